@@ -16,7 +16,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/{apps,libs}/*/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/setup-timeout.ts'],
     },
   ],
 };

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { defineTopic, type TopicSpec } from './topic';
+
+const DAY = 24 * 3600 * 1000;
+
+/** EPI (the platform's device id, spec R-EPI-1): CMEI+IMEI, CMEI or IMEI; digits and letters. */
+export const Epi = z.string().regex(/^[0-9A-Za-z]{8,64}$/, 'EPI must be 8-64 letters or digits');
+
+const Address = z.object({ ip: z.string().min(2).max(64), port: z.number().int().min(0).max(65535) });
+const Base = {
+  v: z.literal(1),
+  epi: Epi,
+  /** Event time, epoch milliseconds. */
+  ts: z.number().int().nonnegative(),
+  /** Id of the event (uuid): consumers use it for idempotency. */
+  eventId: z.string().min(8).max(64),
+};
+
+/** Registration lifecycle, keyed by EPI so one device's events stay in order. */
+export const DeviceEvent = z.discriminatedUnion('type', [
+  z.object({
+    ...Base,
+    type: z.literal('registered'),
+    gatewayId: z.string().min(1),
+    address: Address,
+    endpoint: z.string().min(1).max(1024),
+    location: z.string().min(1),
+    lifetime: z.number().int().positive(),
+    lwm2mVersion: z.string(),
+    binding: z.string(),
+    links: z.string().max(65536),
+    replaced: z.boolean(),
+  }),
+  z.object({
+    ...Base,
+    type: z.literal('updated'),
+    gatewayId: z.string().min(1),
+    address: Address,
+    lifetime: z.number().int().positive(),
+    binding: z.string().optional(),
+    links: z.string().max(65536).optional(),
+  }),
+  z.object({ ...Base, type: z.literal('deregistered'), gatewayId: z.string().min(1), address: Address }),
+  z.object({ ...Base, type: z.literal('awake'), gatewayId: z.string().min(1), address: Address }),
+  z.object({ ...Base, type: z.literal('offline'), reason: z.enum(['lifetime-timeout']), deadline: z.number().int() }),
+]);
+export type DeviceEvent = z.infer<typeof DeviceEvent>;
+
+const ResourceValue = z.object({
+  path: z.string().regex(/^(\/\d{1,5}){1,4}$/),
+  type: z.enum(['string', 'integer', 'unsigned', 'float', 'boolean', 'opaque', 'time', 'objlnk', 'corelnk', 'none']),
+  /** JSON form of the value: opaque as base64, objlnk as "objectId:instanceId", time as epoch seconds. */
+  value: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+  /** Measurement time (epoch ms) when the device sent one (SenML), else the event time. */
+  ts: z.number().int().optional(),
+});
+
+/** Values reported by devices: notifications, read results, Send. */
+export const DataEvent = z.object({
+  ...Base,
+  source: z.enum(['notify', 'read', 'send']),
+  path: z.string(),
+  contentFormat: z.number().int().nonnegative(),
+  observeSeq: z.number().int().nonnegative().optional(),
+  values: z.array(ResourceValue).max(10000),
+  /** The payload as received, base64 (for audit and replay). */
+  raw: z.string().optional(),
+});
+export type DataEvent = z.infer<typeof DataEvent>;
+
+/** A message that could not be processed after bounded retries, with the reason. */
+export const DeadLetter = z.object({
+  v: z.literal(1),
+  sourceTopic: z.string(),
+  partition: z.number().int(),
+  offset: z.string(),
+  key: z.string().nullable(),
+  /** Original value, base64. */
+  value: z.string().nullable(),
+  error: z.string(),
+  attempts: z.number().int(),
+  groupId: z.string(),
+  ts: z.number().int(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+export const Topics = {
+  deviceEvents: defineTopic({
+    name: 'dmp.device-events.v1',
+    version: 1,
+    description: 'Registration lifecycle (registered, updated, deregistered, awake, offline) keyed by EPI',
+    partitions: 12,
+    retentionMs: 7 * DAY,
+    cleanupPolicy: 'delete',
+    key: Epi,
+    value: DeviceEvent,
+  }),
+  data: defineTopic({
+    name: 'dmp.data.v1',
+    version: 1,
+    description: 'Resource values from devices (notify, read results, send) keyed by EPI',
+    partitions: 12,
+    retentionMs: 3 * DAY,
+    cleanupPolicy: 'delete',
+    key: Epi,
+    value: DataEvent,
+  }),
+  deadLetter: defineTopic({
+    name: 'dmp.dead-letter.v1',
+    version: 1,
+    description: 'Messages that failed processing after bounded retries, with the reason',
+    partitions: 3,
+    retentionMs: 14 * DAY,
+    cleanupPolicy: 'delete',
+    key: z.string().nullable(),
+    value: DeadLetter,
+  }),
+} as const satisfies Record<string, TopicSpec>;
+
+/** Every topic created by `npm start` / the deploy Job (per-gateway command topics are created by each gateway). */
+export const TOPIC_CATALOGUE: readonly TopicSpec[] = Object.values(Topics);
