@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Client } from 'cassandra-driver';
 
 export interface Migration {
+  /** File name, e.g. 0001_platform_meta.cql. */
+  file: string;
   version: number;
   name: string;
   statements: string[];
@@ -45,7 +47,7 @@ export function loadMigrations(dir: string): Migration[] {
     if (seen.has(version)) throw new MigrationError(`duplicate migration version ${version}`);
     seen.add(version);
     const text = fs.readFileSync(path.join(dir, f), 'utf8');
-    return { version, name: m[2]!, statements: splitCql(text), checksum: createHash('sha256').update(text).digest('hex') };
+    return { file: f, version, name: m[2]!, statements: splitCql(text), checksum: createHash('sha256').update(text).digest('hex') };
   });
 }
 
@@ -98,11 +100,11 @@ export async function migrate(client: Client, migrations: readonly Migration[], 
       const sum = applied.get(m.version);
       if (sum !== undefined) {
         if (sum !== m.checksum) {
-          throw new MigrationError(`migration ${m.version}_${m.name} was changed after it was applied (checksum differs)`);
+          throw new MigrationError(`migration ${m.file} was changed after it was applied (checksum differs)`);
         }
         continue;
       }
-      log(`applying migration ${m.version}_${m.name} to ${ks}`);
+      log(`applying migration ${m.file} to ${ks}`);
       for (const st of m.statements) await q(st.replaceAll('${keyspace}', ks));
       await client.execute(
         `INSERT INTO ${ks}.schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, toTimestamp(now()))`,

@@ -57,6 +57,8 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Partitions processed in parallel by this consumer (default 1). */
   partitionsConsumedConcurrently?: number;
+  /** Group session timeout: how long a dead member holds its partitions (default 30 s, min 6 s). */
+  sessionTimeoutMs?: number;
   /** Commit at least every N processed messages within a batch (default 500). */
   commitEvery?: number;
 }
