@@ -1,0 +1,36 @@
+/**
+ * @dmp/lwm2m — LwM2M domain library: paths, node model, object models (DDF), payload
+ * codecs, link-format, registration parsing and operation builders. Pure TypeScript.
+ */
+import { ContentFormatRegistry } from './content-format';
+import { opaqueCodec } from './formats/opaque';
+import { textCodec } from './formats/text';
+import { tlvCodec } from './formats/tlv';
+
+export * from './errors';
+export * from './path';
+export * from './node';
+export * from './model';
+export * from './content-format';
+export * from './formats/tlv';
+export * from './formats/text';
+export * from './formats/opaque';
+export * from './link-format';
+export * from './registration';
+export * from './operations';
+export * from './responses';
+
+// ---------------------------------------------------------------------------------------
+// SenML JSON (110) / SenML CBOR (112) / LwM2M JSON (11543, 1543) / LwM2M CBOR (11544)
+// codecs: built by another helper under ./formats/senml/ and ./formats/lwm2m-json*,
+// ./formats/lwm2m-cbor*. Export them HERE and register them in
+// createDefaultContentFormatRegistry() below.
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A new registry with the codecs this library ships: text/plain (0), opaque (42),
+ * TLV (11542 and legacy 1542). Add more with `.register(codec)`.
+ */
+export function createDefaultContentFormatRegistry(): ContentFormatRegistry {
+  return new ContentFormatRegistry([textCodec, opaqueCodec, tlvCodec]);
+}

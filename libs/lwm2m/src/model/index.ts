@@ -1,0 +1,3 @@
+export * from './types';
+export * from './ddf-parser';
+export * from './registry';
