@@ -1,3 +1,4 @@
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { type CassandraClient, isCassandraReady } from '@dmp/cassandra';
@@ -10,6 +11,7 @@ import { CASSANDRA, EVENT_BUS, REDIS } from './tokens';
  * broker outage never makes Kubernetes restart every pod).
  * `/health/ready`: every client this service uses is connected.
  */
+@ApiExcludeController()
 @Controller('health')
 export class HealthController {
   constructor(

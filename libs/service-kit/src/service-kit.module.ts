@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Provider, RequestMethod } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { ClientsLifecycle, makeCassandra, makeEventBus, makeRedis } from './clients';
@@ -36,6 +36,7 @@ export class ServiceKitModule {
       module: ServiceKitModule,
       imports: [
         LoggerModule.forRoot({
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: opts.config.LOG_LEVEL,
             base: { service: opts.service },

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, brings the local stack up (or reuses it),
+# then typecheck, lint, build, provisioning, unit, integration and restart tests.
+# Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "dependencies"
+bash scripts/ensure-deps.sh
+
+step "local stack (Redis, Kafka, Cassandra)"
+node deploy/local/stack.mjs up
+
+step "typecheck"
+npx tsc -p tsconfig.json --noEmit
+
+step "lint (ESLint + Nx module boundaries)"
+npx nx show projects > /dev/null   # writes the project graph the boundary rule reads
+npx eslint --max-warnings=0 .
+
+step "build"
+npm run -s build
+
+step "provision topics and CQL migrations"
+node dist/apps/migrate/src/main.js
+
+step "unit tests"
+npx jest --selectProjects unit --ci
+
+step "integration tests (real Redis, Kafka, Cassandra)"
+npx jest --selectProjects integration --ci --runInBand
+
+step "restart test (stops and restarts the stack)"
+npx jest --selectProjects restart --ci --runInBand
