@@ -72,7 +72,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function migrate(client: Client, migrations: readonly Migration[], opts: MigrateOptions): Promise<number[]> {
   const ks = opts.keyspace;
   if (!/^[a-z][a-z0-9_]{0,47}$/.test(ks)) throw new MigrationError(`bad keyspace name ${ks}`);
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? ((): void => undefined);
   const q = (cql: string, params: unknown[] = []) => client.execute(cql, params, { prepare: params.length > 0 });
   await q(
     `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = {'class': 'NetworkTopologyStrategy', '${opts.dataCenter}': ${opts.replicationFactor}}`,

@@ -69,7 +69,7 @@ export class KafkaJsEventBus implements EventBus {
   private readonly log: BusLogger;
 
   constructor(private readonly opts: KafkaJsBusOptions) {
-    this.log = opts.logger ?? (() => {});
+    this.log = opts.logger ?? ((): void => undefined);
     const log = this.log;
     this.kafka = new Kafka({
       clientId: opts.clientId,
