@@ -13,6 +13,7 @@ bash scripts/ensure-deps.sh
 
 step "local stack (Redis, Kafka, Cassandra)"
 node deploy/local/stack.mjs up
+eval "$(node deploy/local/stack.mjs env)"
 
 step "typecheck"
 npx tsc -p tsconfig.json --noEmit

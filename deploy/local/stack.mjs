@@ -6,6 +6,7 @@
 //   node deploy/local/stack.mjs down     stop the processes this script started (pid files)
 //   node deploy/local/stack.mjs status   pid, alive, answering
 //   node deploy/local/stack.mjs logs [redis|kafka|cassandra] [-n N]
+//   eval "$(node deploy/local/stack.mjs env)"   point REDIS_URL, KAFKA_BROKERS, ... at it
 //
 // Data and logs live under <repo>/.dmp/ (git-ignored); resolved jars are cached under
 // $DMP_CACHE_DIR (default ~/.cache/dmp) so a second `up` needs no network.
@@ -533,10 +534,21 @@ function logs(args) {
   }
 }
 
+/** Prints `export VAR=value` lines that point the services' config at this stack. */
+function env() {
+  const vars = {
+    REDIS_URL: `redis://${cfg.host}:${cfg.redis.port}`,
+    KAFKA_BROKERS: `${cfg.host}:${cfg.kafka.port}`,
+    CASSANDRA_CONTACT_POINTS: `${cfg.host}:${cfg.cassandra.port}`,
+    CASSANDRA_LOCAL_DC: 'datacenter1',
+  };
+  for (const [k, v] of Object.entries(vars)) console.log(`export ${k}=${v}`);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
-const commands = { up, down, status, logs: () => logs(rest) };
+const commands = { up, down, status, env, logs: () => logs(rest) };
 if (!commands[cmd]) {
-  console.error('usage: node deploy/local/stack.mjs up|down|status|logs [redis|kafka|cassandra] [-n N]');
+  console.error('usage: node deploy/local/stack.mjs up|down|status|env|logs [redis|kafka|cassandra] [-n N]');
   process.exit(2);
 }
 try {
@@ -546,4 +558,4 @@ try {
   process.exit(1);
 }
 // kafkajs / cassandra-driver may keep timers around after shutdown
-if (cmd !== 'logs') process.exit(process.exitCode ?? 0);
+if (cmd !== 'logs' && cmd !== 'env') process.exit(process.exitCode ?? 0);
