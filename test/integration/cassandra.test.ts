@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCassandra, loadMigrations, migrate, type CassandraClient } from '@dmp/cassandra';
-import { stack, uniqueName } from '../support/stack';
+import { stack, uniqueName } from '@dmp/testing';
 
 const client: CassandraClient = createCassandra({ contactPoints: stack.cassandraContactPoints, localDataCenter: stack.cassandraDc });
 const keyspace = uniqueName('it').toLowerCase();

@@ -4,7 +4,7 @@ import { type IncomingMessage, KafkaJsEventBus, NonRetryableError, BatchingProdu
 import { createRedis } from '@dmp/redis';
 import { Kafka, logLevel } from 'kafkajs';
 import path from 'node:path';
-import { exitOf, ROOT, spawnTs, stack, uniqueName, waitUntil } from '../support/stack';
+import { exitOf, ROOT, spawnTs, stack, uniqueName, waitUntil } from '@dmp/testing';
 
 const bus = new KafkaJsEventBus({ clientId: 'kafka-it', brokers: stack.kafkaBrokers });
 const redis = createRedis(stack.redisUrl);

@@ -1,5 +1,5 @@
 import { createRedis, defineScript, ScriptRunner } from '@dmp/redis';
-import { stack, uniqueName } from '../support/stack';
+import { stack, uniqueName } from '@dmp/testing';
 
 const redis = createRedis(stack.redisUrl);
 beforeAll(() => redis.connect());

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { KafkaJsEventBus } from '@dmp/kafka';
 import { createRedis } from '@dmp/redis';
-import { exitOf, ROOT, spawnTs, stack, uniqueName, waitUntil } from '../support/stack';
+import { exitOf, ROOT, spawnTs, stack, uniqueName, waitUntil } from '@dmp/testing';
 
 const entry = path.join(ROOT, 'test/fixtures/kit-service.ts');
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createCassandra } from '@dmp/cassandra';
 import { KafkaJsEventBus, type IncomingMessage } from '@dmp/kafka';
 import { createRedis } from '@dmp/redis';
-import { ROOT, stack, uniqueName, waitUntil } from '../support/stack';
+import { ROOT, stack, uniqueName, waitUntil } from '@dmp/testing';
 
 const stackCmd = (cmd: string) =>
   execFileSync(process.execPath, [path.join(ROOT, 'deploy/local/stack.mjs'), cmd], { cwd: ROOT, stdio: 'inherit' });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { exitOf, ROOT, spawnTs, waitUntil } from '../../../test/support/stack';
+import { exitOf, ROOT, spawnTs, waitUntil } from '@dmp/testing';
 
 const TOKEN = 'test-token-0123456789-abcdefghijklmnop';
 

@@ -1,0 +1,1 @@
+export { exitOf, ROOT, spawnTs, stack, uniqueName, waitUntil } from './stack';

@@ -1,0 +1,82 @@
+// Thin launcher over the Eclipse Leshan LwM2M client library (leshan-client-cf, resolved from
+// Maven Central by deploy/local/maven/leshan-client/pom.xml). Everything on the wire (Register,
+// Update, TLV / SenML / LwM2M JSON encoding, Discover, Observe) is Leshan's own code; this file
+// only wires a NoSec Security + Server + Device instance and a bounded run time.
+//
+// Run as a single-file Java program (Java 11+, no javac step):
+//   java -cp "$HOME/.cache/dmp/leshan-client-2.0.0-M15/lib/*" test/interop/LeshanInteropClient.java \
+//     -u coap://127.0.0.1:5683 -n dmp-interop-leshan -l 20 -t 60
+//
+// Options: -u server URL (coap:// only), -n endpoint name, -l lifetime seconds (default 300),
+// -t run time seconds before deregistering and exiting (default 60), -b local bind address
+// (default 127.0.0.1). The process never contacts any other host.
+import java.net.InetAddress;
+import java.util.EnumSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.eclipse.leshan.client.LeshanClient;
+import org.eclipse.leshan.client.LeshanClientBuilder;
+import org.eclipse.leshan.client.californium.endpoint.CaliforniumClientEndpointsProvider;
+import org.eclipse.leshan.client.object.Device;
+import org.eclipse.leshan.client.object.Security;
+import org.eclipse.leshan.client.object.Server;
+import org.eclipse.leshan.client.resource.ObjectsInitializer;
+import org.eclipse.leshan.core.LwM2mId;
+import org.eclipse.leshan.core.request.BindingMode;
+
+public class LeshanInteropClient {
+    public static void main(String[] args) throws Exception {
+        String url = "coap://127.0.0.1:5683";
+        String endpoint = "dmp-interop-leshan";
+        long lifetime = 300;
+        long runSeconds = 60;
+        String bind = "127.0.0.1";
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                System.out.println("usage: LeshanInteropClient [-u coap://host:port] [-n endpoint] [-l lifetime] [-t seconds] [-b bindAddress]");
+                return;
+            }
+            if (i + 1 >= args.length) throw new IllegalArgumentException("missing value for " + a);
+            String v = args[++i];
+            switch (a) {
+                case "-u": url = v; break;
+                case "-n": endpoint = v; break;
+                case "-l": lifetime = Long.parseLong(v); break;
+                case "-t": runSeconds = Long.parseLong(v); break;
+                case "-b": bind = v; break;
+                default: throw new IllegalArgumentException("unknown option " + a);
+            }
+        }
+        if (!url.startsWith("coap://")) throw new IllegalArgumentException("only coap:// (NoSec) URLs are supported");
+
+        ObjectsInitializer init = new ObjectsInitializer();
+        init.setInstancesForObject(LwM2mId.SECURITY, Security.noSec(url, 123));
+        init.setInstancesForObject(LwM2mId.SERVER, new Server(123, lifetime, EnumSet.of(BindingMode.U), false, BindingMode.U));
+        Device device = new Device("Eclipse Leshan", "leshan-client-cf 2.0.0-M15", "DMP-INTEROP-0001");
+        init.setInstancesForObject(LwM2mId.DEVICE, device);
+
+        CaliforniumClientEndpointsProvider.Builder ep = new CaliforniumClientEndpointsProvider.Builder();
+        ep.setClientAddress(InetAddress.getByName(bind));
+
+        LeshanClientBuilder builder = new LeshanClientBuilder(endpoint);
+        builder.setObjects(init.createAll());
+        builder.setEndpointsProviders(ep.build());
+        LeshanClient client = builder.build();
+
+        // Current Time (/3/0/13) changes every second: tell Leshan so Observe sends notifications.
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
+        ticker.scheduleAtFixedRate(() -> device.fireResourceChange(13), 1, 1, TimeUnit.SECONDS);
+
+        client.start();
+        try {
+            Thread.sleep(runSeconds * 1000);
+        } finally {
+            ticker.shutdownNow();
+            client.destroy(true); // deregister, then stop
+        }
+        System.exit(0);
+    }
+}
