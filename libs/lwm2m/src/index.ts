@@ -6,6 +6,9 @@ import { ContentFormatRegistry } from './content-format';
 import { opaqueCodec } from './formats/opaque';
 import { textCodec } from './formats/text';
 import { tlvCodec } from './formats/tlv';
+import { senmlCborCodec, senmlJsonCodec } from './formats/senml';
+import { lwm2mJsonCodec } from './formats/lwm2m-json';
+import { lwm2mCborCodec } from './formats/lwm2m-cbor';
 
 export * from './errors';
 export * from './path';
@@ -20,17 +23,23 @@ export * from './registration';
 export * from './operations';
 export * from './responses';
 
-// ---------------------------------------------------------------------------------------
-// SenML JSON (110) / SenML CBOR (112) / LwM2M JSON (11543, 1543) / LwM2M CBOR (11544)
-// codecs: built by another helper under ./formats/senml/ and ./formats/lwm2m-json*,
-// ./formats/lwm2m-cbor*. Export them HERE and register them in
-// createDefaultContentFormatRegistry() below.
-// ---------------------------------------------------------------------------------------
+export * from './formats/senml';
+export { decodeLwm2mJsonEntries, lwm2mJsonCodec } from './formats/lwm2m-json';
+export { decodeLwm2mCborEntries, lwm2mCborCodec } from './formats/lwm2m-cbor';
 
 /**
- * A new registry with the codecs this library ships: text/plain (0), opaque (42),
- * TLV (11542 and legacy 1542). Add more with `.register(codec)`.
+ * A new registry with every codec this library ships: text/plain (0), opaque (42),
+ * TLV (11542 and legacy 1542), SenML JSON (110), SenML CBOR (112), LwM2M JSON (11543,
+ * 1543) and LwM2M CBOR (11544). Add more with `.register(codec)`.
  */
 export function createDefaultContentFormatRegistry(): ContentFormatRegistry {
-  return new ContentFormatRegistry([textCodec, opaqueCodec, tlvCodec]);
+  return new ContentFormatRegistry([
+    textCodec,
+    opaqueCodec,
+    tlvCodec,
+    senmlJsonCodec,
+    senmlCborCodec,
+    lwm2mJsonCodec,
+    lwm2mCborCodec,
+  ]);
 }

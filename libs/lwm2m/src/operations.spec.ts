@@ -1,4 +1,7 @@
-import { ContentFormat, type NodeCodec } from './content-format';
+import { ContentFormat, ContentFormatRegistry, type NodeCodec } from './content-format';
+import { opaqueCodec } from './formats/opaque';
+import { textCodec } from './formats/text';
+import { tlvCodec } from './formats/tlv';
 import { OperationError } from './errors';
 import { createDefaultContentFormatRegistry } from './index';
 import { ObjectModelRegistry } from './model/registry';
@@ -58,13 +61,18 @@ describe('spec §8.5.1 table 8-16 Read (R-DM-1)', () => {
 
 describe('content-format negotiation per LwM2M version', () => {
   it('1.0 → TLV; 1.1 → SenML CBOR when registered, else TLV', () => {
-    expect(preferredContentFormat({ formats: ctx.formats, lwm2mVersion: '1.0' })).toBe(11542);
-    expect(preferredContentFormat({ formats: ctx.formats, lwm2mVersion: '1.1' })).toBe(11542);
+    const tlvOnly = new ContentFormatRegistry([textCodec, opaqueCodec, tlvCodec]);
+    expect(preferredContentFormat({ formats: tlvOnly, lwm2mVersion: '1.0' })).toBe(11542);
+    expect(preferredContentFormat({ formats: tlvOnly, lwm2mVersion: '1.1' })).toBe(11542);
     const fake: NodeCodec = { name: 'fake-senml-cbor', formats: [112], supportsPath: () => true, decode: () => newSingleResource(0, 'STRING', ''), encode: () => new Uint8Array([0xa0]) };
-    const formats = createDefaultContentFormatRegistry().register(fake);
+    const formats = new ContentFormatRegistry([textCodec, opaqueCodec, tlvCodec]).register(fake);
     expect(preferredContentFormat({ formats, lwm2mVersion: '1.1' })).toBe(112);
     expect(readRequest({ ...ctx, formats, lwm2mVersion: '1.2' }, '/3/0').accept).toBe(112);
-    expect(reason(() => readRequest(ctx, '/3/0', { format: 110 }))).toBe('UNSUPPORTED_FORMAT');
+    expect(reason(() => readRequest({ ...ctx, formats: tlvOnly }, '/3/0', { format: 110 }))).toBe('UNSUPPORTED_FORMAT');
+    // the default registry ships SenML CBOR: 1.0 still TLV, 1.1+ SenML CBOR
+    const all = createDefaultContentFormatRegistry();
+    expect(preferredContentFormat({ formats: all, lwm2mVersion: '1.0' })).toBe(11542);
+    expect(preferredContentFormat({ formats: all, lwm2mVersion: '1.1' })).toBe(112);
   });
 });
 
