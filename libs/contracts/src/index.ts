@@ -1,3 +1,14 @@
 export { ContractError, decodeMessage, defineTopic, encodeMessage } from './topic';
 export type { CleanupPolicy, EncodedMessage, TopicSpec } from './topic';
-export { DataEvent, DeadLetter, DeviceEvent, Epi, TOPIC_CATALOGUE, Topics } from './topics';
+export {
+  COMMAND_TOPIC,
+  CommandResult,
+  commandTopicFor,
+  DataEvent,
+  DeadLetter,
+  DeviceCommand,
+  DeviceEvent,
+  Epi,
+  TOPIC_CATALOGUE,
+  Topics,
+} from './topics';

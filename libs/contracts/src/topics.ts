@@ -68,6 +68,58 @@ export const DataEvent = z.object({
 });
 export type DataEvent = z.infer<typeof DataEvent>;
 
+/** A device request, as the command service hands it to the gateway that owns the device. */
+export const DeviceCommand = z.object({
+  v: z.literal(1),
+  /** Operation id (the API's `id`), echoed in the result. */
+  id: z.string().min(8).max(64),
+  epi: Epi,
+  ts: z.number().int().nonnegative(),
+  /** LwM2M operation name, for metrics and the result. */
+  operation: z.string().min(1).max(32),
+  method: z.enum(['GET', 'PUT', 'POST', 'DELETE', 'FETCH', 'IPATCH']),
+  uriPath: z.array(z.string().max(255)).max(8),
+  uriQuery: z.array(z.string().max(255)).max(16).default([]),
+  contentFormat: z.number().int().nonnegative().optional(),
+  accept: z.number().int().nonnegative().optional(),
+  /** 0 = register an observation, 1 = cancel it. */
+  observe: z.union([z.literal(0), z.literal(1)]).optional(),
+  /** Request payload, base64. */
+  payload: z.string().max(1_500_000).optional(),
+  /** Give up (result TIMEOUT) after this long, retransmissions included. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+  /** Drop instead of sending when older than this (epoch ms). */
+  expiresAt: z.number().int().optional(),
+});
+export type DeviceCommand = z.infer<typeof DeviceCommand>;
+
+/** What became of a DeviceCommand. */
+export const CommandResult = z.object({
+  v: z.literal(1),
+  id: z.string().min(8).max(64),
+  epi: Epi,
+  ts: z.number().int().nonnegative(),
+  gatewayId: z.string().min(1),
+  operation: z.string(),
+  status: z.enum(['SUCCESS', 'FAILED', 'TIMEOUT', 'UNREACHABLE', 'INVALID']),
+  /** CoAP response code as "c.dd" when the device answered. */
+  code: z.string().regex(/^\d\.\d\d$/).optional(),
+  contentFormat: z.number().int().optional(),
+  /** Response payload, base64. */
+  payload: z.string().optional(),
+  /** Decoded values when the payload could be decoded with the object model. */
+  values: z.array(ResourceValue).max(10000).optional(),
+  /** Observation token (hex) for a successful observe. */
+  token: z.string().optional(),
+  error: z.string().max(2000).optional(),
+});
+export type CommandResult = z.infer<typeof CommandResult>;
+
+/** Name of the command topic of one gateway instance (created by that gateway at start). */
+export function commandTopicFor(gatewayId: string): string {
+  return `dmp.commands.${gatewayId.replace(/[^a-zA-Z0-9._-]/g, '_')}.v1`;
+}
+
 /** A message that could not be processed after bounded retries, with the reason. */
 export const DeadLetter = z.object({
   v: z.literal(1),
@@ -105,6 +157,16 @@ export const Topics = {
     key: Epi,
     value: DataEvent,
   }),
+  commandResults: defineTopic({
+    name: 'dmp.command-results.v1',
+    version: 1,
+    description: 'Outcome of every device command (success with content, CoAP error, timeout, unreachable), keyed by EPI',
+    partitions: 12,
+    retentionMs: DAY,
+    cleanupPolicy: 'delete',
+    key: Epi,
+    value: CommandResult,
+  }),
   deadLetter: defineTopic({
     name: 'dmp.dead-letter.v1',
     version: 1,
@@ -116,6 +178,15 @@ export const Topics = {
     value: DeadLetter,
   }),
 } as const satisfies Record<string, TopicSpec>;
+
+/** Settings of the per-gateway command topics (`commandTopicFor(id)`), created by each gateway at start. */
+export const COMMAND_TOPIC = {
+  partitions: 3,
+  retentionMs: 3600 * 1000,
+  cleanupPolicy: 'delete' as const,
+  key: Epi,
+  value: DeviceCommand,
+};
 
 /** Every topic created by `npm start` / the deploy Job (per-gateway command topics are created by each gateway). */
 export const TOPIC_CATALOGUE: readonly TopicSpec[] = Object.values(Topics);

@@ -14,6 +14,15 @@ export interface BatchingOptions {
   lingerMs: number;
   /** Refuse new messages beyond this many unacknowledged ones (default 50,000). */
   maxQueued: number;
+  /**
+   * Keep retrying a failed batch (with capped exponential backoff) instead of rejecting
+   * its promises: for events already promised to a device (the registration is stored),
+   * where losing them is worse than waiting. Outstanding messages still count against
+   * `maxQueued`, so a long broker outage ends in BackpressureError for new ones.
+   */
+  retryForever: boolean;
+  /** Called on each failed send (for logs and metrics). */
+  onSendError?: (error: unknown, messages: number) => void;
 }
 
 interface Pending {
@@ -39,7 +48,7 @@ export class BatchingProducer {
     private readonly target: EventProducer,
     opts: Partial<BatchingOptions> = {},
   ) {
-    this.opts = { maxBatch: 500, lingerMs: 5, maxQueued: 50_000, ...opts };
+    this.opts = { maxBatch: 500, lingerMs: 5, maxQueued: 50_000, retryForever: false, ...opts };
   }
 
   /** Messages accepted and not yet acknowledged. */
@@ -59,15 +68,18 @@ export class BatchingProducer {
   /** Sends everything waiting and resolves when all of it is acknowledged (or failed). */
   async flush(): Promise<void> {
     const sends: Promise<void>[] = [];
-    while (this.queue.length) sends.push(this.flushNow());
+    while (this.queue.length && !this.retrying) sends.push(this.flushNow());
     await Promise.allSettled(sends);
   }
+
+  private failures = 0;
 
   private flushNow(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    if (this.retrying) return Promise.resolve();
     const batch = this.queue.splice(0, this.opts.maxBatch);
     if (this.queue.length) this.timer = setTimeout(() => this.flushNow(), 0);
     if (!batch.length) return Promise.resolve();
@@ -85,8 +97,32 @@ export class BatchingProducer {
       },
       (e: unknown) => {
         this.inFlight -= batch.length;
-        for (const p of batch) p.reject(e);
+        this.opts.onSendError?.(e, batch.length);
+        if (!this.opts.retryForever) {
+          for (const p of batch) p.reject(e);
+          return;
+        }
+        // put the batch back in front, in order, and try again later
+        this.queue.unshift(...batch);
+        this.failures++;
+        const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+        this.retrying = setTimeout(() => {
+          this.retrying = undefined;
+          this.flushNow();
+        }, delay);
       },
-    );
+    ).then(() => {
+      if (!this.retrying) this.failures = 0;
+    });
+  }
+
+  private retrying: NodeJS.Timeout | undefined;
+
+  /** Stops retry timers (pending promises stay unresolved); for shutdown after a final flush attempt. */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.retrying) clearTimeout(this.retrying);
+    this.timer = undefined;
+    this.retrying = undefined;
   }
 }
