@@ -1,7 +1,9 @@
 // Thin launcher over the Eclipse Leshan LwM2M client library (leshan-client-cf, resolved from
 // Maven Central by deploy/local/maven/leshan-client/pom.xml). Everything on the wire (Register,
 // Update, TLV / SenML / LwM2M JSON encoding, Discover, Observe) is Leshan's own code; this file
-// only wires a NoSec Security + Server + Device instance and a bounded run time.
+// only wires a NoSec Security + Server + Device instance and a bounded run time. Leshan's
+// library Device serves resources 0, 1, 2, 11, 14, 15, 16; like Leshan's own demo client
+// (MyDevice) we add Battery Level (9), Memory Free (10) and a ticking Current Time (13).
 //
 // Run as a single-file Java program (Java 11+, no javac step):
 //   java -cp "$HOME/.cache/dmp/leshan-client-2.0.0-M15/lib/*" test/interop/LeshanInteropClient.java \
@@ -11,7 +13,10 @@
 // -t run time seconds before deregistering and exiting (default 60), -b local bind address
 // (default 127.0.0.1). The process never contacts any other host.
 import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Date;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -23,10 +28,42 @@ import org.eclipse.leshan.client.object.Device;
 import org.eclipse.leshan.client.object.Security;
 import org.eclipse.leshan.client.object.Server;
 import org.eclipse.leshan.client.resource.ObjectsInitializer;
+import org.eclipse.leshan.client.servers.LwM2mServer;
 import org.eclipse.leshan.core.LwM2mId;
+import org.eclipse.leshan.core.model.ObjectModel;
 import org.eclipse.leshan.core.request.BindingMode;
+import org.eclipse.leshan.core.response.ReadResponse;
 
 public class LeshanInteropClient {
+    /** Leshan's Device plus the resources the demo client also exposes (fixed values except time). */
+    public static class InteropDevice extends Device {
+        public InteropDevice() {
+            super();
+        }
+
+        public InteropDevice(String manufacturer, String model, String serial) {
+            super(manufacturer, model, serial);
+        }
+
+        @Override
+        public ReadResponse read(LwM2mServer server, int resourceId) {
+            switch (resourceId) {
+                case 9: return ReadResponse.success(9, 87L);
+                case 10: return ReadResponse.success(10, 15360L);
+                case 13: return ReadResponse.success(13, new Date());
+                default: return super.read(server, resourceId);
+            }
+        }
+
+        @Override
+        public List<Integer> getAvailableResourceIds(ObjectModel model) {
+            List<Integer> ids = new ArrayList<>(super.getAvailableResourceIds(model));
+            for (int id : new int[] { 9, 10, 13 }) if (!ids.contains(id)) ids.add(id);
+            ids.sort(null);
+            return ids;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         String url = "coap://127.0.0.1:5683";
         String endpoint = "dmp-interop-leshan";
@@ -55,7 +92,7 @@ public class LeshanInteropClient {
         ObjectsInitializer init = new ObjectsInitializer();
         init.setInstancesForObject(LwM2mId.SECURITY, Security.noSec(url, 123));
         init.setInstancesForObject(LwM2mId.SERVER, new Server(123, lifetime, EnumSet.of(BindingMode.U), false, BindingMode.U));
-        Device device = new Device("Eclipse Leshan", "leshan-client-cf 2.0.0-M15", "DMP-INTEROP-0001");
+        Device device = new InteropDevice("Eclipse Leshan", "leshan-client-cf 2.0.0-M15", "DMP-INTEROP-0001");
         init.setInstancesForObject(LwM2mId.DEVICE, device);
 
         CaliforniumClientEndpointsProvider.Builder ep = new CaliforniumClientEndpointsProvider.Builder();

@@ -68,6 +68,7 @@ class Capture:
         self.done = asyncio.Event()
         self.registered = asyncio.Event()
         self.updated = asyncio.Event()
+        self.deregistered = asyncio.Event()
         os.makedirs(args.out, exist_ok=True)
 
     def origin(self):
@@ -137,6 +138,7 @@ class Capture:
     def on_deregister(self, request):
         if "deregister" not in self.written:
             self.write("deregister", {"request": self.uplink(request), "response": {"code": "2.02"}})
+        self.deregistered.set()
         return Message(code=Code.DELETED)
 
     # ------------------------------------------------------------------ client side
@@ -171,6 +173,11 @@ class Capture:
             await asyncio.wait_for(self.updated.wait(), self.args.update_wait)
         except asyncio.TimeoutError:
             print("no Update received within %ss" % self.args.update_wait, file=sys.stderr, flush=True)
+        if self.args.deregister_wait > 0:
+            try:
+                await asyncio.wait_for(self.deregistered.wait(), self.args.deregister_wait)
+            except asyncio.TimeoutError:
+                print("no De-register within %ss (optional)" % self.args.deregister_wait, file=sys.stderr, flush=True)
         self.done.set()
 
     async def observe(self):
@@ -237,6 +244,7 @@ async def main():
     p.add_argument("--client-version", default="unknown")
     p.add_argument("--timeout", type=float, default=90, help="hard limit for the whole capture, seconds")
     p.add_argument("--update-wait", type=float, default=40, help="how long to wait for an Update, seconds")
+    p.add_argument("--deregister-wait", type=float, default=0, help="then wait this long for a De-register (optional capture)")
     p.add_argument("--notifications", type=int, default=2)
     p.add_argument("--ready-file", help="touched once the socket is bound")
     args = p.parse_args()
