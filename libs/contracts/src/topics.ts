@@ -84,6 +84,8 @@ export const DeviceCommand = z.object({
   accept: z.number().int().nonnegative().optional(),
   /** 0 = register an observation, 1 = cancel it. */
   observe: z.union([z.literal(0), z.literal(1)]).optional(),
+  /** Token to use (hex), e.g. the observation's token for a cancel-observe; else a new one. */
+  token: z.string().regex(/^([0-9a-f]{2}){1,8}$/).optional(),
   /** Request payload, base64. */
   payload: z.string().max(1_500_000).optional(),
   /** Give up (result TIMEOUT) after this long, retransmissions included. */

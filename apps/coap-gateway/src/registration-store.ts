@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { defineScript, type Redis, type ScriptRunner } from '@dmp/redis';
+
+/**
+ * Redis layout of live registrations (shared with the registry and command services):
+ *
+ *   dmp:reg:{epi}        hash   loc, lt, v, b, q, gw, a (ip:port), rt, ut, dl (deadline ms), aw
+ *                               (every field ≤ 64 bytes: Redis keeps it a compact listpack)
+ *   dmp:links:{epi}      string the object links payload as registered (kept out of the hash)
+ *   dmp:ep:{epi}         string the endpoint name (EPN) as sent (can exceed 64 bytes)
+ *   dmp:deadlines:{n}    zset   member epi, score deadline ms; n = shard(epi)
+ *   dmp:addr:{ip:port}   string epi owning that address (TTL = lifetime), for uplinks that
+ *                               carry no endpoint (notifications, responses)
+ *   dmp:known:{epi}      string first registration time: absent ⇒ activation needed (R-ACT-1)
+ *   dmp:devices:denied   set    EPIs refused on Register
+ *   dmp:devices:known    set    EPIs allowed under policy `known`
+ *   dmp:appkey:{key}:allow set  EPIs allowed for an AppKey under policy `appkey`
+ *   dmp:obs:{token hex}  hash   epi, path, cf (observation, for notification matching)
+ */
+export const keys = {
+  reg: (epi: string) => `dmp:reg:${epi}`,
+  links: (epi: string) => `dmp:links:${epi}`,
+  endpoint: (epi: string) => `dmp:ep:${epi}`,
+  deadlines: (shard: number) => `dmp:deadlines:${shard}`,
+  addr: (addr: string) => `dmp:addr:${addr}`,
+  known: (epi: string) => `dmp:known:${epi}`,
+  denied: 'dmp:devices:denied',
+  knownSet: 'dmp:devices:known',
+  appkeyAllow: (appKey: string) => `dmp:appkey:${appKey}:allow`,
+  appkeyPassword: (appKey: string) => `dmp:appkey:${appKey}:password`,
+  obs: (tokenHex: string) => `dmp:obs:${tokenHex}`,
+};
+
+export function deadlineShard(epi: string, shards: number): number {
+  return createHash('sha1').update(epi).digest().readUInt32BE(0) % shards;
+}
+
+// KEYS: reg, links, endpoint, deadlines shard, known, denied set, allow set (or '' when unused)
+// ARGV: epi, loc, lt, v, b, q, gw, addr, now, links, endpoint, policy
+// → { status, replaced, first, oldGw, oldAddr }  status: 1 ok, -1 denied, -2 not allowed
+export const REGISTER = defineScript(
+  'gateway-register',
+  7,
+  `
+local epi = ARGV[1]
+if redis.call('SISMEMBER', KEYS[6], epi) == 1 then return {-1, 0, 0, '', ''} end
+local policy = ARGV[12]
+if policy ~= 'open' and redis.call('SISMEMBER', KEYS[7], epi) == 0 then return {-2, 0, 0, '', ''} end
+local old = redis.call('HMGET', KEYS[1], 'gw', 'a')
+local replaced = 0
+if old[1] then replaced = 1 end
+local now = tonumber(ARGV[9])
+local lt = tonumber(ARGV[3])
+local deadline = now + lt * 1000
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'loc', ARGV[2], 'lt', ARGV[3], 'v', ARGV[4], 'b', ARGV[5], 'q', ARGV[6],
+  'gw', ARGV[7], 'a', ARGV[8], 'rt', ARGV[9], 'ut', ARGV[9], 'dl', deadline, 'aw', ARGV[9])
+redis.call('SET', KEYS[2], ARGV[10])
+redis.call('SET', KEYS[3], ARGV[11])
+redis.call('ZADD', KEYS[4], deadline, epi)
+local first = 0
+if redis.call('SET', KEYS[5], ARGV[9], 'NX') then first = 1 end
+return {1, replaced, first, old[1] or '', old[2] or ''}
+`,
+);
+
+// KEYS: reg, links, deadlines shard
+// ARGV: epi, now, lt ('' = keep), b ('' = keep), links ('' = keep, '\\0' = none given), gw, addr
+// → { status, lt, oldAddr, loc }  status: 1 ok, 0 unknown or expired
+export const UPDATE = defineScript(
+  'gateway-update',
+  3,
+  `
+local cur = redis.call('HMGET', KEYS[1], 'dl', 'lt', 'a', 'loc')
+local now = tonumber(ARGV[2])
+if not cur[1] or tonumber(cur[1]) < now then return {0, 0, '', ''} end
+local lt = cur[2]
+if ARGV[3] ~= '' then lt = ARGV[3] end
+local deadline = now + tonumber(lt) * 1000
+redis.call('HSET', KEYS[1], 'lt', lt, 'ut', ARGV[2], 'dl', deadline, 'gw', ARGV[6], 'a', ARGV[7], 'aw', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'b', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) end
+redis.call('ZADD', KEYS[3], deadline, ARGV[1])
+return {1, tonumber(lt), cur[3], cur[4]}
+`,
+);
+
+// KEYS: reg, links, endpoint, deadlines shard   ARGV: epi
+// → { status, addr, gw }  status 1 removed, 0 unknown
+export const DEREGISTER = defineScript(
+  'gateway-deregister',
+  4,
+  `
+local cur = redis.call('HMGET', KEYS[1], 'a', 'gw')
+if not cur[1] then return {0, '', ''} end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return {1, cur[1], cur[2]}
+`,
+);
+
+// KEYS: reg   ARGV: now, gw, addr, minIntervalMs
+// → { status, publish }  status 1 live, 0 unknown/expired; publish 1 when an `awake` event is due
+export const TOUCH = defineScript(
+  'gateway-touch',
+  1,
+  `
+local cur = redis.call('HMGET', KEYS[1], 'dl', 'aw', 'a', 'gw')
+local now = tonumber(ARGV[1])
+if not cur[1] or tonumber(cur[1]) < now then return {0, 0} end
+if cur[3] ~= ARGV[3] or cur[4] ~= ARGV[2] then redis.call('HSET', KEYS[1], 'a', ARGV[3], 'gw', ARGV[2]) end
+if now - tonumber(cur[2] or '0') >= tonumber(ARGV[4]) then
+  redis.call('HSET', KEYS[1], 'aw', ARGV[1])
+  return {1, 1}
+end
+return {1, 0}
+`,
+);
+
+export const GATEWAY_SCRIPTS = [REGISTER, UPDATE, DEREGISTER, TOUCH];
+
+export interface RegisterInput {
+  epi: string;
+  location: string;
+  lifetime: number;
+  lwm2mVersion: string;
+  binding: string;
+  queueMode: boolean;
+  gatewayId: string;
+  address: string;
+  now: number;
+  links: string;
+  endpoint: string;
+  policy: 'open' | 'known' | 'appkey';
+  appKey?: string;
+}
+
+export type RegisterOutcome =
+  | { status: 'ok'; replaced: boolean; first: boolean; oldGatewayId?: string; oldAddress?: string }
+  | { status: 'denied' | 'not-allowed' };
+
+export interface Registration {
+  epi: string;
+  location: string;
+  lifetime: number;
+  lwm2mVersion: string;
+  binding: string;
+  queueMode: boolean;
+  gatewayId: string;
+  address: string;
+  registeredAt: number;
+  updatedAt: number;
+  deadline: number;
+}
+
+const asArray = (r: unknown): unknown[] => (Array.isArray(r) ? r : []);
+
+/** The gateway's Redis operations; every multi-key change is one Lua script. */
+export class RegistrationStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly scripts: ScriptRunner,
+    private readonly shards: number,
+  ) {}
+
+  async register(r: RegisterInput): Promise<RegisterOutcome> {
+    const allowKey =
+      r.policy === 'known' ? keys.knownSet : r.policy === 'appkey' ? keys.appkeyAllow(r.appKey ?? '-') : keys.knownSet;
+    const res = asArray(
+      await this.scripts.run(
+        REGISTER,
+        [keys.reg(r.epi), keys.links(r.epi), keys.endpoint(r.epi), keys.deadlines(deadlineShard(r.epi, this.shards)), keys.known(r.epi), keys.denied, allowKey],
+        [r.epi, r.location, r.lifetime, r.lwm2mVersion, r.binding, r.queueMode ? 1 : 0, r.gatewayId, r.address, r.now, r.links, r.endpoint, r.policy],
+      ),
+    );
+    const status = Number(res[0]);
+    if (status === -1) return { status: 'denied' };
+    if (status === -2) return { status: 'not-allowed' };
+    const oldAddress = String(res[4] ?? '');
+    if (oldAddress && oldAddress !== r.address) await this.redis.del(keys.addr(oldAddress));
+    await this.redis.set(keys.addr(r.address), r.epi, 'EX', r.lifetime);
+    return {
+      status: 'ok',
+      replaced: Number(res[1]) === 1,
+      first: Number(res[2]) === 1,
+      oldGatewayId: String(res[3] ?? '') || undefined,
+      oldAddress: String(res[4] ?? '') || undefined,
+    };
+  }
+
+  async update(
+    epi: string,
+    u: { now: number; lifetime?: number; binding?: string; links?: string; gatewayId: string; address: string },
+  ): Promise<{ lifetime: number; oldAddress: string } | undefined> {
+    const res = asArray(
+      await this.scripts.run(
+        UPDATE,
+        [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards))],
+        [epi, u.now, u.lifetime ?? '', u.binding ?? '', u.links ?? '', u.gatewayId, u.address],
+      ),
+    );
+    if (Number(res[0]) !== 1) return undefined;
+    const lifetime = Number(res[1]);
+    const oldAddress = String(res[2] ?? '');
+    if (oldAddress && oldAddress !== u.address) await this.redis.del(keys.addr(oldAddress));
+    await this.redis.set(keys.addr(u.address), epi, 'EX', lifetime);
+    return { lifetime, oldAddress };
+  }
+
+  async deregister(epi: string): Promise<{ address: string } | undefined> {
+    const res = asArray(
+      await this.scripts.run(DEREGISTER, [keys.reg(epi), keys.links(epi), keys.endpoint(epi), keys.deadlines(deadlineShard(epi, this.shards))], [epi]),
+    );
+    if (Number(res[0]) !== 1) return undefined;
+    const address = String(res[1]);
+    await this.redis.del(keys.addr(address));
+    return { address };
+  }
+
+  /** Any other uplink: refresh the owner and address; true in `publish` when an awake event is due. */
+  async touch(epi: string, now: number, gatewayId: string, address: string, minIntervalMs: number): Promise<{ live: boolean; publish: boolean }> {
+    const res = asArray(await this.scripts.run(TOUCH, [keys.reg(epi)], [now, gatewayId, address, minIntervalMs]));
+    return { live: Number(res[0]) === 1, publish: Number(res[1]) === 1 };
+  }
+
+  /** EPI registered at this address, if its registration is still there. */
+  async epiAt(address: string): Promise<string | undefined> {
+    return (await this.redis.get(keys.addr(address))) ?? undefined;
+  }
+
+  async get(epi: string): Promise<Registration | undefined> {
+    const h = await this.redis.hgetall(keys.reg(epi));
+    if (!h['dl']) return undefined;
+    return {
+      epi,
+      location: h['loc'] ?? epi,
+      lifetime: Number(h['lt']),
+      lwm2mVersion: h['v'] ?? '1.0',
+      binding: h['b'] ?? 'U',
+      queueMode: h['q'] === '1',
+      gatewayId: h['gw'] ?? '',
+      address: h['a'] ?? '',
+      registeredAt: Number(h['rt']),
+      updatedAt: Number(h['ut']),
+      deadline: Number(h['dl']),
+    };
+  }
+
+  async observation(tokenHex: string): Promise<{ epi: string; path: string; contentFormat?: number } | undefined> {
+    const h = await this.redis.hgetall(keys.obs(tokenHex));
+    if (!h['epi'] || !h['path']) return undefined;
+    return { epi: h['epi'], path: h['path'], contentFormat: h['cf'] ? Number(h['cf']) : undefined };
+  }
+
+  async saveObservation(tokenHex: string, o: { epi: string; path: string; contentFormat?: number; ttlSeconds: number }): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(keys.obs(tokenHex), { epi: o.epi, path: o.path, ...(o.contentFormat !== undefined ? { cf: String(o.contentFormat) } : {}) })
+      .expire(keys.obs(tokenHex), o.ttlSeconds)
+      .sadd(`dmp:obs-by-epi:${o.epi}`, tokenHex)
+      .exec();
+  }
+
+  async deleteObservation(tokenHex: string, epi: string): Promise<void> {
+    await this.redis.multi().del(keys.obs(tokenHex)).srem(`dmp:obs-by-epi:${epi}`, tokenHex).exec();
+  }
+
+  async appKeyPassword(appKey: string): Promise<string | undefined> {
+    return (await this.redis.get(keys.appkeyPassword(appKey))) ?? undefined;
+  }
+}

@@ -1,0 +1,63 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EventBus } from '@dmp/kafka';
+import { createDefaultContentFormatRegistry, ObjectModelRegistry } from '@dmp/lwm2m';
+import type { Redis } from '@dmp/redis';
+import { ClientsLifecycle, EVENT_BUS, KIT_OPTIONS, MetricsService, REDIS, type ServiceKitOptions } from '@dmp/service-kit';
+import { PinoLogger } from 'nestjs-pino';
+import { CoapServer } from './coap-server';
+import { type GatewayConfig, parseListen } from './config';
+import { Downlink } from './downlink';
+import { GatewayEvents } from './events';
+import { GatewayMetrics } from './metrics';
+import { RegistrationStore } from './registration-store';
+
+/**
+ * Starts the CoAP sockets and the downlink consumer once the clients are connected,
+ * and stops them first on shutdown: sockets close (no new work), the downlink consumer
+ * drains, queued events get a bounded time to reach Kafka.
+ */
+@Injectable()
+export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  server: CoapServer | undefined;
+  downlink: Downlink | undefined;
+  events: GatewayEvents | undefined;
+
+  constructor(
+    @Inject(KIT_OPTIONS) private readonly kit: ServiceKitOptions & { config: GatewayConfig },
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly clients: ClientsLifecycle,
+    private readonly metricsService: MetricsService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('CoapGateway');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const cfg = this.kit.config;
+    const metrics = new GatewayMetrics(this.metricsService.registry);
+    const log = {
+      info: (o: object, m: string) => this.logger.info(o, m),
+      warn: (o: object, m: string) => this.logger.warn(o, m),
+      error: (o: object, m: string) => this.logger.error(o, m),
+    };
+    this.events = new GatewayEvents(this.bus.producer(), metrics, cfg.GATEWAY_MAX_QUEUED_EVENTS, (e, n) =>
+      this.logger.warn({ err: String(e), messages: n }, 'kafka publish failed; retrying'),
+    );
+    const store = new RegistrationStore(this.redis, this.clients.scripts!, cfg.GATEWAY_DEADLINE_SHARDS);
+    this.server = new CoapServer(cfg, parseListen(cfg.COAP_LISTEN), store, this.events, metrics, createDefaultContentFormatRegistry(), ObjectModelRegistry.default(), log);
+    this.downlink = new Downlink(cfg, this.server, store, this.events, metrics, log);
+    this.server.downlink = this.downlink;
+    await this.server.start();
+    await this.downlink.start(this.bus);
+    const where = this.server.addresses().map((a) => `${a.family}://${a.family === 'udp6' ? `[${a.host}]` : a.host}:${a.port}`);
+    this.logger.info({ gatewayId: cfg.GATEWAY_ID, listen: where, commandTopic: this.downlink.topic }, 'CoAP gateway listening');
+    process.stdout.write(`COAP LISTENING ${where.join(' ')}\n`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server?.stop();
+    await this.downlink?.stop();
+    await this.events?.flush(Math.max(1000, this.kit.config.SHUTDOWN_TIMEOUT_MS - 3000));
+  }
+}
