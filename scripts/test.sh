@@ -15,6 +15,9 @@ step "local stack (Redis, Kafka, Cassandra)"
 node deploy/local/stack.mjs up
 eval "$(node deploy/local/stack.mjs env)"
 
+step "third-party CoAP/LwM2M peers (libcoap, Leshan client, aiocoap)"
+eval "$(bash deploy/local/peers.sh)"
+
 step "typecheck"
 npx tsc -p tsconfig.json --noEmit
 
