@@ -17,7 +17,7 @@ export const STACK_ENV = {
 
 export const SERVICES = [
   { name: 'api-gateway', httpPort: 8080 },
-  { name: 'coap-gateway', httpPort: 8090, env: { COAP_PORT: '5683' } },
+  { name: 'coap-gateway', httpPort: 8090, env: { COAP_LISTEN: 'udp4://127.0.0.1:5683,udp6://[::1]:5683', GATEWAY_ID: 'local-gw-1' } },
   { name: 'registry', httpPort: 8081, routes: ['devices'] },
   { name: 'storage', httpPort: 8082, routes: [] },
   { name: 'command', httpPort: 8083, routes: ['operations', 'bootstrap', 'appkeys'] },
