@@ -6,6 +6,7 @@ import {
   Kafka,
   type KafkaMessage,
   logLevel,
+  Partitioners,
   type Producer,
 } from 'kafkajs';
 import { backoffMs, DEFAULT_RETRY } from './backoff';
@@ -81,11 +82,21 @@ export class KafkaJsEventBus implements EventBus {
         () =>
         ({ level, log: entry }) => {
           const { message, ...extra } = entry;
+          // Known at construction and deliberate (see decision 0002): bounded retries so that
+          // callers see a broker outage; ordering is kept by maxInFlightRequests = 1.
+          if (message.startsWith('Limiting retries for the idempotent producer')) return;
           const lvl = level <= logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
           log(lvl, `kafkajs: ${message}`, extra);
         },
     });
-    this.producerClient = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // DefaultPartitioner = murmur2 like the Java client: a key (EPI) maps to the same
+    // partition whichever client produced it.
+    this.producerClient = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.admin = this.kafka.admin();
     this.producerClient.on('producer.connect', () => (this.producerUp = true));
     this.producerClient.on('producer.disconnect', () => (this.producerUp = false));
