@@ -11,7 +11,10 @@
 //
 // Options: -u server URL (coap:// only), -n endpoint name, -l lifetime seconds (default 300),
 // -t run time seconds before deregistering and exiting (default 60), -b local bind address
-// (default 127.0.0.1). The process never contacts any other host.
+// (default 127.0.0.1), -bs bootstrap server URL (coap:// only): instead of a server account the
+// client starts with only a NoSec bootstrap Security instance (/0/0) and an empty Server object,
+// sends Bootstrap-Request to that URL and then registers to whatever server the bootstrap server
+// wrote (-u and -l are then ignored). The process never contacts any other host.
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Date;
@@ -70,10 +73,11 @@ public class LeshanInteropClient {
         long lifetime = 300;
         long runSeconds = 60;
         String bind = "127.0.0.1";
+        String bootstrapUrl = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) {
-                System.out.println("usage: LeshanInteropClient [-u coap://host:port] [-n endpoint] [-l lifetime] [-t seconds] [-b bindAddress]");
+                System.out.println("usage: LeshanInteropClient [-u coap://host:port] [-n endpoint] [-l lifetime] [-t seconds] [-b bindAddress] [-bs coap://host:port]");
                 return;
             }
             if (i + 1 >= args.length) throw new IllegalArgumentException("missing value for " + a);
@@ -84,14 +88,22 @@ public class LeshanInteropClient {
                 case "-l": lifetime = Long.parseLong(v); break;
                 case "-t": runSeconds = Long.parseLong(v); break;
                 case "-b": bind = v; break;
+                case "-bs": bootstrapUrl = v; break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
         }
         if (!url.startsWith("coap://")) throw new IllegalArgumentException("only coap:// (NoSec) URLs are supported");
+        if (bootstrapUrl != null && !bootstrapUrl.startsWith("coap://")) throw new IllegalArgumentException("only coap:// (NoSec) bootstrap URLs are supported");
 
         ObjectsInitializer init = new ObjectsInitializer();
-        init.setInstancesForObject(LwM2mId.SECURITY, Security.noSec(url, 123));
-        init.setInstancesForObject(LwM2mId.SERVER, new Server(123, lifetime, EnumSet.of(BindingMode.U), false, BindingMode.U));
+        if (bootstrapUrl != null) {
+            // bootstrap account only; the bootstrap server creates the server account(s)
+            init.setInstancesForObject(LwM2mId.SECURITY, Security.noSecBootstrap(bootstrapUrl));
+            init.setClassForObject(LwM2mId.SERVER, Server.class);
+        } else {
+            init.setInstancesForObject(LwM2mId.SECURITY, Security.noSec(url, 123));
+            init.setInstancesForObject(LwM2mId.SERVER, new Server(123, lifetime, EnumSet.of(BindingMode.U), false, BindingMode.U));
+        }
         Device device = new InteropDevice("Eclipse Leshan", "leshan-client-cf 2.0.0-M15", "DMP-INTEROP-0001");
         init.setInstancesForObject(LwM2mId.DEVICE, device);
 

@@ -21,36 +21,11 @@ CLIENT_RUN=30    # seconds the Leshan client stays registered before it de-regis
 
 log() { echo "[interop] $*" >&2; }
 
-# ---------------------------------------------------------------- java 17
-java_bin=""
-for c in "${DMP_JAVA_HOME:-}" /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-1.17.0-openjdk-amd64; do
-  if [ -n "$c" ] && [ -x "$c/bin/java" ]; then java_bin="$c/bin/java"; break; fi
-done
-[ -n "$java_bin" ] || { log "no Java 17 found (apt-get install openjdk-17-jdk-headless, or set DMP_JAVA_HOME)"; exit 2; }
-
-# ---------------------------------------------------------------- Leshan jars (cached, same layout as deploy/local/stack.mjs)
-lib="$CACHE_DIR/leshan-client-$LESHAN_VERSION/lib"
-if [ ! -f "$lib/.complete" ]; then
-  command -v mvn >/dev/null || { log "maven is required to resolve Leshan (apt-get install maven)"; exit 2; }
-  tmp="$lib.tmp-$$"
-  rm -rf "$tmp"; mkdir -p "$tmp"
-  log "resolving leshan-client-cf $LESHAN_VERSION from Maven Central into $lib"
-  mvn -B -q -f "$repo/deploy/local/maven/leshan-client/pom.xml" "-Dleshan.version=$LESHAN_VERSION" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime "-DoutputDirectory=$tmp"
-  date -u +%FT%TZ > "$tmp/.complete"
-  rm -rf "$lib"; mv "$tmp" "$lib"
-fi
-
-# ---------------------------------------------------------------- aiocoap venv (git-ignored .dmp/)
-venv="$repo/.dmp/venv-interop"
-req="$here/requirements.txt"
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements.txt"; then
-  log "creating $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r "$req"
-  cp "$req" "$venv/.requirements.txt"
-fi
+# ---------------------------------------------------------------- peers (Java 17, Leshan jars, aiocoap venv)
+eval "$(LESHAN_VERSION="$LESHAN_VERSION" bash "$repo/deploy/local/peers.sh")"
+java_bin="$PEERS_JAVA"
+lib="$LESHAN_CLIENT_LIB"
+venv="$(dirname "$(dirname "$PEERS_PYTHON")")"
 aiocoap_version="$("$venv/bin/python" -c 'import aiocoap.meta; print(aiocoap.meta.version)')"
 
 # ---------------------------------------------------------------- capture

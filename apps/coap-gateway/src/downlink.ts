@@ -203,6 +203,9 @@ export class Downlink {
     }
     const ex = this.byToken.get(tokenKey(msg.token));
     if (!ex || ex.done || !msg.isResponse) return false;
+    // a cancel-observe reuses the observation's token: a notification (it carries Observe)
+    // racing with the cancel is a notification, not the cancel's response
+    if (ex.cmd.observe === 1 && msg.observe !== undefined) return false;
     if (ex.timer) clearTimeout(ex.timer);
     void this.onResponse(ex, msg.clone());
     return true;
