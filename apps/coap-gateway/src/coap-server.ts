@@ -285,7 +285,6 @@ export class CoapServer {
       address,
       now,
       links: linksText,
-      endpoint: params.endpoint,
       policy: this.cfg.GATEWAY_AUTH_POLICY,
       appKey: id.appKey,
     });

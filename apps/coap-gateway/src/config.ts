@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { commonEnv, envInt, envList, kafkaEnv, redisEnv } from '@dmp/config';
+import { commonEnv, envBool, envInt, envList, kafkaEnv, redisEnv } from '@dmp/config';
 
 const listen = /^(udp4|udp6):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})$/;
 
@@ -44,6 +44,32 @@ export const gatewayEnv = z.object({
   COAP_BLOCK_SIZE: z.coerce.number().refine((n) => [16, 32, 64, 128, 256, 512, 1024].includes(n), 'a power of two 16..1024').default(512),
   /** Largest reassembled Block2 response. */
   COAP_MAX_TRANSFER: envInt(1024 * 1024, 1024, 64 * 1024 * 1024),
+  /** LwM2M Bootstrap Server on POST /bs (spec §7.1). Off → POST /bs answers 4.05. */
+  BOOTSTRAP_ENABLED: envBool(true),
+  /**
+   * Server pool written to devices when Redis holds no bootstrap configuration
+   * (dmp:bootstrap:epi:{epi} / dmp:bootstrap:appkey:{key} / dmp:bootstrap:default):
+   * comma-separated `coap://host:port` entries, each optionally `|weight`.
+   */
+  BOOTSTRAP_DEFAULT_SERVERS: envList('coap://127.0.0.1:5683').pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^coaps?:\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:|[\]]+)(:\d{1,5})?(\|(\d+(\.\d+)?))?$/, 'each entry must be coap[s]://host[:port] or coap[s]://host[:port]|weight')
+        .refine((e) => !e.includes('|') || Number(e.split('|')[1]) > 0, 'a weight must be > 0'),
+    ),
+  ),
+  /** Defaults of the written Server account (overridable per configuration). */
+  BOOTSTRAP_LIFETIME_S: envInt(86400, 1, 0xffffffff),
+  BOOTSTRAP_BINDING: z.enum(['U', 'UQ', 'S', 'SQ', 'US', 'UQS']).default('U'),
+  BOOTSTRAP_SHORT_SERVER_ID: envInt(1, 1, 65534),
+  /** Security / Server instance ids written (the client's bootstrap account is usually /0/0). */
+  BOOTSTRAP_SECURITY_INSTANCE_ID: envInt(1, 0, 65534),
+  BOOTSTRAP_SERVER_INSTANCE_ID: envInt(0, 0, 65534),
+  /** Bootstrap-Delete targets sent first, in order: `/0,/1` (default) or `/`. */
+  BOOTSTRAP_DELETE_PATHS: envList('/0,/1').pipe(z.array(z.string().regex(/^\/(\d{1,5}(\/\d{1,5})?)?$/, 'each entry must be /, /o or /o/i'))),
+  /** Seconds the last bootstrap outcome (dmp:bs:{epi}) is kept. */
+  BOOTSTRAP_RESULT_TTL_S: envInt(30 * 86400, 60, 365 * 86400),
 });
 export type GatewayConfig = z.infer<typeof gatewayEnv>;
 

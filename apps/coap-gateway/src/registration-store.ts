@@ -7,7 +7,6 @@ import { defineScript, type Redis, type ScriptRunner } from '@dmp/redis';
  *   dmp:reg:{epi}        hash   loc, lt, v, b, q, gw, a (ip:port), rt, ut, dl (deadline ms), aw
  *                               (every field ≤ 64 bytes: Redis keeps it a compact listpack)
  *   dmp:links:{epi}      string the object links payload as registered (kept out of the hash)
- *   dmp:ep:{epi}         string the endpoint name (EPN) as sent (can exceed 64 bytes)
  *   dmp:deadlines:{n}    zset   member epi, score deadline ms; n = shard(epi)
  *   dmp:addr:{ip:port}   string epi owning that address (TTL = lifetime), for uplinks that
  *                               carry no endpoint (notifications, responses)
@@ -20,7 +19,6 @@ import { defineScript, type Redis, type ScriptRunner } from '@dmp/redis';
 export const keys = {
   reg: (epi: string) => `dmp:reg:${epi}`,
   links: (epi: string) => `dmp:links:${epi}`,
-  endpoint: (epi: string) => `dmp:ep:${epi}`,
   deadlines: (shard: number) => `dmp:deadlines:${shard}`,
   addr: (addr: string) => `dmp:addr:${addr}`,
   known: (epi: string) => `dmp:known:${epi}`,
@@ -35,17 +33,19 @@ export function deadlineShard(epi: string, shards: number): number {
   return createHash('sha1').update(epi).digest().readUInt32BE(0) % shards;
 }
 
-// KEYS: reg, links, endpoint, deadlines shard, known, denied set, allow set (or '' when unused)
-// ARGV: epi, loc, lt, v, b, q, gw, addr, now, links, endpoint, policy
+// KEYS: reg, links, deadlines shard, known, denied set, allow set, addr (new address)
+// ARGV: epi, loc, lt, v, b, q, gw, addr, now, links, policy
 // → { status, replaced, first, oldGw, oldAddr }  status: 1 ok, -1 denied, -2 not allowed
+// The previous address's `dmp:addr:` key is derived from the stored field (single Redis
+// primary assumed, decision 0005), so the whole registration is one round trip.
 export const REGISTER = defineScript(
   'gateway-register',
   7,
   `
 local epi = ARGV[1]
-if redis.call('SISMEMBER', KEYS[6], epi) == 1 then return {-1, 0, 0, '', ''} end
-local policy = ARGV[12]
-if policy ~= 'open' and redis.call('SISMEMBER', KEYS[7], epi) == 0 then return {-2, 0, 0, '', ''} end
+if redis.call('SISMEMBER', KEYS[5], epi) == 1 then return {-1, 0, 0, '', ''} end
+local policy = ARGV[11]
+if policy ~= 'open' and redis.call('SISMEMBER', KEYS[6], epi) == 0 then return {-2, 0, 0, '', ''} end
 local old = redis.call('HMGET', KEYS[1], 'gw', 'a')
 local replaced = 0
 if old[1] then replaced = 1 end
@@ -56,20 +56,21 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'loc', ARGV[2], 'lt', ARGV[3], 'v', ARGV[4], 'b', ARGV[5], 'q', ARGV[6],
   'gw', ARGV[7], 'a', ARGV[8], 'rt', ARGV[9], 'ut', ARGV[9], 'dl', deadline, 'aw', ARGV[9])
 redis.call('SET', KEYS[2], ARGV[10])
-redis.call('SET', KEYS[3], ARGV[11])
-redis.call('ZADD', KEYS[4], deadline, epi)
+redis.call('ZADD', KEYS[3], deadline, epi)
 local first = 0
-if redis.call('SET', KEYS[5], ARGV[9], 'NX') then first = 1 end
+if redis.call('SET', KEYS[4], ARGV[9], 'NX') then first = 1 end
+if old[2] and old[2] ~= ARGV[8] then redis.call('DEL', 'dmp:addr:' .. old[2]) end
+redis.call('SET', KEYS[7], epi, 'EX', lt)
 return {1, replaced, first, old[1] or '', old[2] or ''}
 `,
 );
 
-// KEYS: reg, links, deadlines shard
-// ARGV: epi, now, lt ('' = keep), b ('' = keep), links ('' = keep, '\\0' = none given), gw, addr
+// KEYS: reg, links, deadlines shard, addr (new address)
+// ARGV: epi, now, lt ('' = keep), b ('' = keep), links ('' = keep), gw, addr
 // → { status, lt, oldAddr, loc }  status: 1 ok, 0 unknown or expired
 export const UPDATE = defineScript(
   'gateway-update',
-  3,
+  4,
   `
 local cur = redis.call('HMGET', KEYS[1], 'dl', 'lt', 'a', 'loc')
 local now = tonumber(ARGV[2])
@@ -81,20 +82,23 @@ redis.call('HSET', KEYS[1], 'lt', lt, 'ut', ARGV[2], 'dl', deadline, 'gw', ARGV[
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'b', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) end
 redis.call('ZADD', KEYS[3], deadline, ARGV[1])
+if cur[3] and cur[3] ~= ARGV[7] then redis.call('DEL', 'dmp:addr:' .. cur[3]) end
+redis.call('SET', KEYS[4], ARGV[1], 'EX', tonumber(lt))
 return {1, tonumber(lt), cur[3], cur[4]}
 `,
 );
 
-// KEYS: reg, links, endpoint, deadlines shard   ARGV: epi
+// KEYS: reg, links, deadlines shard   ARGV: epi
 // → { status, addr, gw }  status 1 removed, 0 unknown
 export const DEREGISTER = defineScript(
   'gateway-deregister',
-  4,
+  3,
   `
 local cur = redis.call('HMGET', KEYS[1], 'a', 'gw')
 if not cur[1] then return {0, '', ''} end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if redis.call('GET', 'dmp:addr:' .. cur[1]) == ARGV[1] then redis.call('DEL', 'dmp:addr:' .. cur[1]) end
 return {1, cur[1], cur[2]}
 `,
 );
@@ -130,7 +134,6 @@ export interface RegisterInput {
   address: string;
   now: number;
   links: string;
-  endpoint: string;
   policy: 'open' | 'known' | 'appkey';
   appKey?: string;
 }
@@ -169,16 +172,13 @@ export class RegistrationStore {
     const res = asArray(
       await this.scripts.run(
         REGISTER,
-        [keys.reg(r.epi), keys.links(r.epi), keys.endpoint(r.epi), keys.deadlines(deadlineShard(r.epi, this.shards)), keys.known(r.epi), keys.denied, allowKey],
-        [r.epi, r.location, r.lifetime, r.lwm2mVersion, r.binding, r.queueMode ? 1 : 0, r.gatewayId, r.address, r.now, r.links, r.endpoint, r.policy],
+        [keys.reg(r.epi), keys.links(r.epi), keys.deadlines(deadlineShard(r.epi, this.shards)), keys.known(r.epi), keys.denied, allowKey, keys.addr(r.address)],
+        [r.epi, r.location, r.lifetime, r.lwm2mVersion, r.binding, r.queueMode ? 1 : 0, r.gatewayId, r.address, r.now, r.links, r.policy],
       ),
     );
     const status = Number(res[0]);
     if (status === -1) return { status: 'denied' };
     if (status === -2) return { status: 'not-allowed' };
-    const oldAddress = String(res[4] ?? '');
-    if (oldAddress && oldAddress !== r.address) await this.redis.del(keys.addr(oldAddress));
-    await this.redis.set(keys.addr(r.address), r.epi, 'EX', r.lifetime);
     return {
       status: 'ok',
       replaced: Number(res[1]) === 1,
@@ -195,26 +195,20 @@ export class RegistrationStore {
     const res = asArray(
       await this.scripts.run(
         UPDATE,
-        [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards))],
+        [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards)), keys.addr(u.address)],
         [epi, u.now, u.lifetime ?? '', u.binding ?? '', u.links ?? '', u.gatewayId, u.address],
       ),
     );
     if (Number(res[0]) !== 1) return undefined;
-    const lifetime = Number(res[1]);
-    const oldAddress = String(res[2] ?? '');
-    if (oldAddress && oldAddress !== u.address) await this.redis.del(keys.addr(oldAddress));
-    await this.redis.set(keys.addr(u.address), epi, 'EX', lifetime);
-    return { lifetime, oldAddress };
+    return { lifetime: Number(res[1]), oldAddress: String(res[2] ?? '') };
   }
 
   async deregister(epi: string): Promise<{ address: string } | undefined> {
     const res = asArray(
-      await this.scripts.run(DEREGISTER, [keys.reg(epi), keys.links(epi), keys.endpoint(epi), keys.deadlines(deadlineShard(epi, this.shards))], [epi]),
+      await this.scripts.run(DEREGISTER, [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards))], [epi]),
     );
     if (Number(res[0]) !== 1) return undefined;
-    const address = String(res[1]);
-    await this.redis.del(keys.addr(address));
-    return { address };
+    return { address: String(res[1]) };
   }
 
   /** Any other uplink: refresh the owner and address; true in `publish` when an awake event is due. */

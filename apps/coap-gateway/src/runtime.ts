@@ -4,12 +4,14 @@ import { createDefaultContentFormatRegistry, ObjectModelRegistry } from '@dmp/lw
 import type { Redis } from '@dmp/redis';
 import { ClientsLifecycle, EVENT_BUS, KIT_OPTIONS, MetricsService, REDIS, type ServiceKitOptions } from '@dmp/service-kit';
 import { PinoLogger } from 'nestjs-pino';
+import { BootstrapService, RedisBootstrapStore } from './bootstrap';
 import { CoapServer } from './coap-server';
 import { type GatewayConfig, parseListen } from './config';
 import { Downlink } from './downlink';
 import { GatewayEvents } from './events';
 import { GatewayMetrics } from './metrics';
 import { RegistrationStore } from './registration-store';
+import { Requester } from './requester';
 
 /**
  * Starts the CoAP sockets and the downlink consumer once the clients are connected,
@@ -21,6 +23,8 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
   server: CoapServer | undefined;
   downlink: Downlink | undefined;
   events: GatewayEvents | undefined;
+  requester: Requester | undefined;
+  bootstrap: BootstrapService | undefined;
 
   constructor(
     @Inject(KIT_OPTIONS) private readonly kit: ServiceKitOptions & { config: GatewayConfig },
@@ -47,7 +51,37 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
     const store = new RegistrationStore(this.redis, this.clients.scripts!, cfg.GATEWAY_DEADLINE_SHARDS);
     this.server = new CoapServer(cfg, parseListen(cfg.COAP_LISTEN), store, this.events, metrics, createDefaultContentFormatRegistry(), ObjectModelRegistry.default(), log);
     this.downlink = new Downlink(cfg, this.server, store, this.events, metrics, log);
-    this.server.downlink = this.downlink;
+    const downlink = this.downlink;
+    // ACK / RST / separate responses: the downlink's exchanges first, then the requester's
+    const requester = new Requester(this.server, {
+      ackTimeoutMs: cfg.COAP_ACK_TIMEOUT_MS,
+      maxRetransmit: cfg.COAP_MAX_RETRANSMIT,
+      onRetransmit: () => metrics.retransmissions.inc(),
+    });
+    this.requester = requester;
+    this.server.downlink = { onMessage: (m, p) => downlink.onMessage(m, p) || requester.onMessage(m, p) };
+    if (cfg.BOOTSTRAP_ENABLED) {
+      this.bootstrap = new BootstrapService(
+        {
+          defaultServers: cfg.BOOTSTRAP_DEFAULT_SERVERS,
+          lifetime: cfg.BOOTSTRAP_LIFETIME_S,
+          binding: cfg.BOOTSTRAP_BINDING,
+          shortServerId: cfg.BOOTSTRAP_SHORT_SERVER_ID,
+          securityInstanceId: cfg.BOOTSTRAP_SECURITY_INSTANCE_ID,
+          serverInstanceId: cfg.BOOTSTRAP_SERVER_INSTANCE_ID,
+          deletePaths: cfg.BOOTSTRAP_DELETE_PATHS,
+          resultTtlSeconds: cfg.BOOTSTRAP_RESULT_TTL_S,
+          gatewayId: cfg.GATEWAY_ID,
+          noEpiCode: cfg.GATEWAY_NO_EPI_CODE,
+        },
+        new RedisBootstrapStore(this.redis, (k) => store.appKeyPassword(k)),
+        requester,
+        { models: ObjectModelRegistry.default(), formats: createDefaultContentFormatRegistry() },
+        this.metricsService.registry,
+        log,
+      );
+      this.server.bootstrap = this.bootstrap;
+    }
     await this.server.start();
     await this.downlink.start(this.bus);
     const where = this.server.addresses().map((a) => `${a.family}://${a.family === 'udp6' ? `[${a.host}]` : a.host}:${a.port}`);
@@ -57,6 +91,8 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.server?.stop();
+    this.requester?.close();
+    await this.bootstrap?.drain(1000);
     await this.downlink?.stop();
     await this.events?.flush(Math.max(1000, this.kit.config.SHUTDOWN_TIMEOUT_MS - 3000));
   }

@@ -49,11 +49,7 @@ export async function startGateway(id = uniqueName('gw'), env: Record<string, st
     const m = /COAP LISTENING udp4:\/\/127\.0\.0\.1:(\d+)/.exec(out);
     return m ? Number(m[1]) : undefined;
   }, 90000);
-  const httpUrl = await waitUntil('gateway http', async () => {
-    const m = /"msg":"Nest application successfully started"/.test(out);
-    const u = /Listening on (http:\/\/\S+)/.exec(out)?.[1];
-    return m ? (u ?? 'unknown') : undefined;
-  }, 30000).catch(() => 'unknown');
+  const httpUrl = await waitUntil('gateway http', async () => /HTTP LISTENING (http:\/\/\S+)/.exec(out)?.[1], 30000).catch(() => 'unknown');
   return {
     id,
     coapPort,
