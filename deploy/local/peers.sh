@@ -3,6 +3,8 @@
 # `export` lines pointing at them (eval "$(bash deploy/local/peers.sh)"):
 #   COAP_CLIENT        libcoap's coap-client (Debian libcoap3-bin)
 #   LESHAN_CLIENT_LIB  Eclipse Leshan client jars (leshan-client-cf, Maven Central, cached)
+#   LESHAN_SERVER_LIB  Eclipse Leshan server jars (leshan-server-cf, Maven Central, cached;
+#                      the baseline of bench/gateway)
 #   PEERS_PYTHON       a Python with aiocoap (venv under .dmp/, pinned in test/interop/requirements.txt)
 #   PEERS_JAVA         Java 17
 # Progress goes to stderr; only the exports go to stdout.
@@ -10,6 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 LESHAN_VERSION="${LESHAN_VERSION:-2.0.0-M15}"
+LESHAN_SERVER_VERSION="${LESHAN_SERVER_VERSION:-2.0.0-M15}"
 CACHE_DIR="${DMP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dmp}"
 log() { echo "[peers] $*" >&2; }
 
@@ -45,6 +48,19 @@ if [ ! -f "$lib/.complete" ]; then
   rm -rf "$lib"; mv "$tmp" "$lib"
 fi
 
+# Leshan server jars (benchmark baseline)
+server_lib="$CACHE_DIR/leshan-server-$LESHAN_SERVER_VERSION/lib"
+if [ ! -f "$server_lib/.complete" ]; then
+  command -v mvn >/dev/null || apt_install maven
+  tmp="$server_lib.tmp-$$"; rm -rf "$tmp"; mkdir -p "$tmp"
+  log "resolving leshan-server-cf $LESHAN_SERVER_VERSION from Maven Central into $server_lib"
+  mvn -B -q -f "$repo/deploy/local/maven/leshan-server/pom.xml" "-Dleshan.version=$LESHAN_SERVER_VERSION" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DincludeScope=runtime "-DoutputDirectory=$tmp" >&2
+  date -u +%FT%TZ > "$tmp/.complete"
+  rm -rf "$server_lib"; mv "$tmp" "$server_lib"
+fi
+
 # aiocoap
 venv="$repo/.dmp/venv-peers"
 req="$repo/test/interop/requirements.txt"
@@ -58,5 +74,6 @@ fi
 
 echo "export COAP_CLIENT=$(command -v coap-client-notls)"
 echo "export LESHAN_CLIENT_LIB=$lib"
+echo "export LESHAN_SERVER_LIB=$server_lib"
 echo "export PEERS_PYTHON=$venv/bin/python"
 echo "export PEERS_JAVA=$java_bin"
