@@ -20,6 +20,7 @@ import {
 import { inspectEpn, parseEpn } from '@dmp/identity';
 import {
   type ContentFormatRegistry,
+  isMultiNodeCodec,
   LwM2mPath,
   type ModelProvider,
   parseObjectLinks,
@@ -181,7 +182,7 @@ export class CoapServer {
       this.send(rst(msg.mid), peer, 'RST');
       return;
     }
-    const work = msg.isRequest ? this.onRequest(msg.clone(), peer, key) : this.onResponse(msg.clone(), peer, key);
+    const work = msg.isRequest ? this.onRequest(msg.clone(), peer, key, buf.length) : this.onResponse(msg.clone(), peer, key);
     work.catch((e: unknown) => {
       this.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'uplink failed');
       this.metrics.rejects.inc({ reason: 'internal_error' });
@@ -191,22 +192,24 @@ export class CoapServer {
     });
   }
 
-  private reply(req: CoapMessage, peer: Peer, key: string, r: Reply): void {
+  private reply(req: CoapMessage, peer: Peer, key: string, r: Reply, requestBytes = 0): void {
     const init =
       req.type === CoapType.CON
         ? piggybacked(req, r.code, { options: r.options, payload: r.payload })
         : { type: CoapType.NON, code: r.code, mid: this.mids.next(), token: req.token, options: r.options, payload: r.payload };
     let bytes = encode(init);
-    // amplification limit for unverified sources: never answer with much more than was asked
-    if (r.payload && bytes.length > Math.max(3 * req.payloadLength + 64, 128)) {
-      bytes = encode({ ...init, payload: r.payload.subarray(0, 32) });
+    // amplification limit: never answer with more than 3× the request (+ a small constant)
+    const limit = 3 * requestBytes + 64;
+    if (r.payload && bytes.length > limit) {
+      const room = Math.max(0, r.payload.length - (bytes.length - limit));
+      bytes = encode({ ...init, payload: room > 0 ? r.payload.subarray(0, room) : undefined });
     }
     if (req.type === CoapType.CON) this.dedup.setResponse(key, req.mid, bytes);
     this.send(bytes, peer, req.type === CoapType.CON ? 'ACK' : 'NON');
     this.metrics.requests.inc({ operation: r.operation, code: formatCode(r.code) });
   }
 
-  private async onRequest(msg: CoapMessage, peer: Peer, key: string): Promise<void> {
+  private async onRequest(msg: CoapMessage, peer: Peer, key: string, requestBytes: number): Promise<void> {
     const path = msg.uriPath;
     const t0 = process.hrtime.bigint();
     let r: Reply;
@@ -219,7 +222,7 @@ export class CoapServer {
     if (r.operation === 'register' || r.operation === 'update' || r.operation === 'deregister') {
       this.metrics.registrationLatency.observe({ operation: r.operation }, Number(process.hrtime.bigint() - t0) / 1e9);
     }
-    this.reply(msg, peer, key, r);
+    this.reply(msg, peer, key, r, requestBytes);
   }
 
   private diag(code: number, operation: string, reason: string, text: string): Reply {
@@ -389,9 +392,18 @@ export class CoapServer {
     return { code: CoapCode.CHANGED, operation: op };
   }
 
-  /** Decodes a payload into flat values (undefined when it does not decode). */
+  /**
+   * Decodes a payload into flat values (undefined when it does not decode). At the root
+   * (Send, composite) the payload carries several paths: multi-node formats only.
+   */
   decodeValues(cf: number, payload: Uint8Array, path: LwM2mPath): ReturnType<typeof flattenNode> | undefined {
     try {
+      if (path.isRoot()) {
+        const codec = this.formats.get(cf);
+        if (!codec || !isMultiNodeCodec(codec)) return undefined;
+        const nodes = codec.decodeNodes(payload, undefined, this.models);
+        return [...nodes].flatMap(([p, node]) => flattenNode(LwM2mPath.parse(p), node));
+      }
       const node = this.formats.decode(cf, payload, path, this.models);
       return flattenNode(path, node);
     } catch {

@@ -35,8 +35,8 @@ export function deadlineShard(epi: string, shards: number): number {
 
 // KEYS: reg, links, deadlines shard, known, denied set, allow set, addr (new address)
 // ARGV: epi, loc, lt, v, b, q, gw, addr, now, links, policy
-// → { status, replaced, first, oldGw, oldAddr }  status: 1 ok, -1 denied, -2 not allowed
-// The previous address's `dmp:addr:` key is derived from the stored field (single Redis
+// → { status, replaced, first, oldGw, oldAddr }  status: 1 ok, -1 denied, -2 not allowed;
+// replaced = a live (not timed-out) registration existed. The previous address's `dmp:addr:` key is derived from the stored field (single Redis
 // primary assumed, decision 0005), so the whole registration is one round trip.
 export const REGISTER = defineScript(
   'gateway-register',
@@ -46,10 +46,10 @@ local epi = ARGV[1]
 if redis.call('SISMEMBER', KEYS[5], epi) == 1 then return {-1, 0, 0, '', ''} end
 local policy = ARGV[11]
 if policy ~= 'open' and redis.call('SISMEMBER', KEYS[6], epi) == 0 then return {-2, 0, 0, '', ''} end
-local old = redis.call('HMGET', KEYS[1], 'gw', 'a')
-local replaced = 0
-if old[1] then replaced = 1 end
+local old = redis.call('HMGET', KEYS[1], 'gw', 'a', 'dl')
 local now = tonumber(ARGV[9])
+local replaced = 0
+if old[1] and tonumber(old[3]) >= now then replaced = 1 end
 local lt = tonumber(ARGV[3])
 local deadline = now + lt * 1000
 redis.call('DEL', KEYS[1])
@@ -88,14 +88,14 @@ return {1, tonumber(lt), cur[3], cur[4]}
 `,
 );
 
-// KEYS: reg, links, deadlines shard   ARGV: epi
-// → { status, addr, gw }  status 1 removed, 0 unknown
+// KEYS: reg, links, deadlines shard   ARGV: epi, now
+// → { status, addr, gw }  status 1 removed, 0 unknown or expired (R-OFF-2: the registry sweeps it)
 export const DEREGISTER = defineScript(
   'gateway-deregister',
   3,
   `
-local cur = redis.call('HMGET', KEYS[1], 'a', 'gw')
-if not cur[1] then return {0, '', ''} end
+local cur = redis.call('HMGET', KEYS[1], 'a', 'gw', 'dl')
+if not cur[1] or tonumber(cur[3]) < tonumber(ARGV[2]) then return {0, '', ''} end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('GET', 'dmp:addr:' .. cur[1]) == ARGV[1] then redis.call('DEL', 'dmp:addr:' .. cur[1]) end
@@ -205,7 +205,7 @@ export class RegistrationStore {
 
   async deregister(epi: string): Promise<{ address: string } | undefined> {
     const res = asArray(
-      await this.scripts.run(DEREGISTER, [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards))], [epi]),
+      await this.scripts.run(DEREGISTER, [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards))], [epi, Date.now()]),
     );
     if (Number(res[0]) !== 1) return undefined;
     return { address: String(res[1]) };
