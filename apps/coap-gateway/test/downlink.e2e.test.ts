@@ -86,7 +86,7 @@ afterAll(async () => {
   await Promise.allSettled([gw?.stop(), fastGw?.stop(), devices?.close(), data?.close(), results?.close(), bus.close(), redis.quit()]);
 });
 
-describe('downlink through a real gateway to the Eclipse Leshan client (spec §7.5–§7.8)', () => {
+describe('downlink through a real gateway to the Eclipse Leshan client (spec §7.6–§7.10)', () => {
   it('Leshan registers: `registered` carries its object links, dmp:reg:{epi} exists and names this gateway', async () => {
     const ev = await devices
       .waitFor('Leshan registered', (e) => e.epi === imei && e.type === 'registered', 60000)
@@ -104,7 +104,7 @@ describe('downlink through a real gateway to the Eclipse Leshan client (spec §7
     expect(reg['a']).toBe(`${ev.address.ip}:${ev.address.port}`);
   }, 90000);
 
-  it('Read /3/0 in TLV, SenML CBOR and SenML JSON → 2.05 with the manufacturer decoded', async () => {
+  it('spec §7.6 Read /3/0 in TLV, SenML CBOR and SenML JSON → 2.05 with the manufacturer decoded', async () => {
     for (const accept of [TLV, SENML_CBOR, SENML_JSON]) {
       const r = await command(gw, { operation: 'read', method: 'GET', uriPath: ['3', '0'], accept });
       expect({ accept, status: r.status, code: r.code, cf: r.contentFormat, gw: r.gatewayId }).toEqual({ accept, status: 'SUCCESS', code: '2.05', cf: accept, gw: gw.id });
@@ -158,7 +158,7 @@ describe('downlink through a real gateway to the Eclipse Leshan client (spec §7
     expect(links).toContain('</3/0/13>');
   });
 
-  it('Observe /3/0/13 → token, ordered notifications as `data` events, dmp:obs:{token}; cancel stops them', async () => {
+  it('spec §7.7 observe, §7.10 notify, §7.8 cancel: Observe /3/0/13 → token, ordered notifications as `data` events, dmp:obs:{token}; cancel stops them', async () => {
     const o = await command(gw, { operation: 'observe', method: 'GET', uriPath: ['3', '0', '13'], accept: TLV, observe: 0 });
     expect(o).toMatchObject({ status: 'SUCCESS', code: '2.05' });
     expect(typeof valueAt(o, '/3/0/13')).toBe('number');
