@@ -31,6 +31,10 @@ npm run -s build
 step "provision topics and CQL migrations"
 node dist/apps/migrate/src/main.js
 
+step "helm + kubeconform + Kubernetes schemas (built from the Go module proxy once, cached in ~/.cache/dmp)"
+helm_tools_env=$(node deploy/helm-tools.mjs)   # fails the run when the tools cannot be built
+eval "$helm_tools_env"
+
 step "unit tests"
 npx jest --selectProjects unit --ci
 
