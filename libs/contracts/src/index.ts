@@ -8,6 +8,8 @@ export {
   DeadLetter,
   DeviceCommand,
   DeviceEvent,
+  DeviceState,
+  DeviceStateEvent,
   Epi,
   TOPIC_CATALOGUE,
   Topics,

@@ -42,9 +42,58 @@ export const DeviceEvent = z.discriminatedUnion('type', [
   }),
   z.object({ ...Base, type: z.literal('deregistered'), gatewayId: z.string().min(1), address: Address }),
   z.object({ ...Base, type: z.literal('awake'), gatewayId: z.string().min(1), address: Address }),
-  z.object({ ...Base, type: z.literal('offline'), reason: z.enum(['lifetime-timeout']), deadline: z.number().int() }),
+  z.object({
+    ...Base,
+    type: z.literal('offline'),
+    reason: z.enum(['lifetime-timeout']),
+    deadline: z.number().int(),
+    /** Last owner, address and lifetime of the removed registration (registry, optional). */
+    gatewayId: z.string().optional(),
+    address: Address.optional(),
+    lifetime: z.number().int().optional(),
+  }),
 ]);
 export type DeviceEvent = z.infer<typeof DeviceEvent>;
+
+/** Device states kept by the registry (R-REG-4, R-DEREG-1, R-OFF-1). */
+export const DeviceState = z.enum(['ONLINE', 'OFFLINE', 'DEREGISTERED']);
+export type DeviceState = z.infer<typeof DeviceState>;
+
+/**
+ * What the registry derives from the registration lifecycle, keyed by EPI: the activation
+ * of a device (first successful registration, R-ACT-1) and every state transition.
+ */
+export const DeviceStateEvent = z.discriminatedUnion('type', [
+  z.object({
+    ...Base,
+    type: z.literal('activated'),
+    /** Activation time (the first `registered` event's time), epoch ms. */
+    activatedAt: z.number().int(),
+    address: Address,
+    gatewayId: z.string().min(1),
+    /** Region of the source address (ip2region): empty strings when unknown. */
+    region: z.object({ country: z.string(), province: z.string(), city: z.string(), isp: z.string() }),
+    cmei: z.string().optional(),
+    imei: z.string().optional(),
+    imsi: z.string().optional(),
+    version: z.string().optional(),
+    appKey: z.string().optional(),
+    brand: z.string().optional(),
+    model: z.string().optional(),
+  }),
+  z.object({
+    ...Base,
+    type: z.literal('state-changed'),
+    from: DeviceState.nullable(),
+    to: DeviceState,
+    reason: z.enum(['registered', 'updated', 'deregistered', 'lifetime-timeout']),
+    gatewayId: z.string().optional(),
+    address: Address.optional(),
+    /** Id of the device event that caused the transition. */
+    causeEventId: z.string().min(8).max(64),
+  }),
+]);
+export type DeviceStateEvent = z.infer<typeof DeviceStateEvent>;
 
 const ResourceValue = z.object({
   path: z.string().regex(/^(\/\d{1,5}){1,4}$/),
@@ -168,6 +217,16 @@ export const Topics = {
     cleanupPolicy: 'delete',
     key: Epi,
     value: CommandResult,
+  }),
+  deviceState: defineTopic({
+    name: 'dmp.device-state.v1',
+    version: 1,
+    description: 'Derived by the registry: activation (first registration) and state transitions (ONLINE/OFFLINE/DEREGISTERED), keyed by EPI',
+    partitions: 12,
+    retentionMs: 7 * DAY,
+    cleanupPolicy: 'delete',
+    key: Epi,
+    value: DeviceStateEvent,
   }),
   deadLetter: defineTopic({
     name: 'dmp.dead-letter.v1',

@@ -1,0 +1,1 @@
+export const REGISTRY_CONFIG = Symbol('dmp.registry.config');
