@@ -20,6 +20,6 @@ export const SERVICES = [
   { name: 'coap-gateway', httpPort: 8090, env: { COAP_LISTEN: 'udp4://127.0.0.1:5683,udp6://[::1]:5683', GATEWAY_ID: 'local-gw-1' } },
   { name: 'registry', httpPort: 8081, routes: ['devices'] },
   { name: 'storage', httpPort: 8082, routes: [] },
-  { name: 'command', httpPort: 8083, routes: ['operations', 'bootstrap', 'appkeys'] },
+  { name: 'command', httpPort: 8083, routes: ['operations', 'devices/*/operations', 'devices/*/observations', 'bootstrap', 'appkeys'] },
   { name: 'query', httpPort: 8084, routes: ['stats', 'data', 'audit'] },
 ];

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { commonEnv, envInt } from '@dmp/config';
+import { ROUTE_KEY } from './routes';
 
-/** `{"devices": "http://127.0.0.1:8081", ...}`: first path segment under /api/v1 → upstream base URL. */
+// `{"devices": "http://127.0.0.1:8081", "devices/*/operations": "http://127.0.0.1:8083", ...}`: path
+// segments under /api/v1 (`*` = any one segment) → upstream base URL; most specific match wins.
 const Upstreams = z
   .string()
   .default('{}')
@@ -13,7 +15,7 @@ const Upstreams = z
       return z.NEVER;
     }
   })
-  .pipe(z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'route prefixes are lowercase path segments'), z.url()));
+  .pipe(z.record(z.string().regex(ROUTE_KEY, 'route keys are lowercase path segments or `*` (not first)'), z.url()));
 
 export const apiGatewayEnv = z.object({
   ...commonEnv,

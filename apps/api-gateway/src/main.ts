@@ -1,11 +1,11 @@
-// The single HTTP entry point: `/api/v1/<prefix>/...` is authenticated once here and
-// forwarded to the service that owns <prefix>; `/api/docs-json` is the merged OpenAPI
+// The single HTTP entry point: `/api/v1/<path>` is authenticated once here and forwarded to
+// the service owning the most specific route key matching <path> (see routes.ts); `/api/docs-json` is the merged OpenAPI
 // document of every service, `/api/docs` its Swagger UI.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { Logger } from 'nestjs-pino';
 import { Counter } from 'prom-client';
@@ -15,6 +15,7 @@ import { bearerAuth } from './auth';
 import { apiGatewayEnv } from './config';
 import { IndexController } from './index.controller';
 import { mergedDocument } from './openapi';
+import { compileRoutes, matchRoute } from './routes';
 
 const config = loadConfigOrExit('api-gateway', apiGatewayEnv);
 
@@ -35,28 +36,36 @@ async function main(): Promise<void> {
   const express = app.getHttpAdapter().getInstance() as import('express').Express;
   express.disable('x-powered-by');
   express.use('/api/v1', bearerAuth(config.API_ADMIN_TOKEN, (reason) => rejected.inc({ reason })));
-  for (const [prefix, target] of Object.entries(config.API_UPSTREAMS)) {
-    express.use(
-      `/api/v1/${prefix}`,
+  // one proxy per route key; a dispatcher picks the most specific key matching the path
+  const routes = compileRoutes(config.API_UPSTREAMS);
+  const proxies = new Map(
+    routes.map((route) => [
+      route.key,
       createProxyMiddleware<Request, Response>({
-        target,
+        target: route.upstream,
         changeOrigin: false,
         xfwd: true,
         proxyTimeout: config.API_UPSTREAM_TIMEOUT_MS,
-        pathRewrite: (path) => `/api/v1/${prefix}${path === '/' ? '' : path}`,
+        pathRewrite: (path) => `/api/v1${path}`,
         on: {
-          proxyRes: (res) => void proxied.inc({ route: prefix, status: String(res.statusCode ?? 0) }),
+          proxyRes: (res) => void proxied.inc({ route: route.key, status: String(res.statusCode ?? 0) }),
           error: (_err, _req, res) => {
-            proxied.inc({ route: prefix, status: '502' });
+            proxied.inc({ route: route.key, status: '502' });
             if ('writeHead' in res && !res.headersSent) {
               res.writeHead(502, { 'content-type': 'application/json' });
-              res.end(JSON.stringify({ statusCode: 502, error: 'Bad Gateway', message: `service for /${prefix} unavailable` }));
+              res.end(JSON.stringify({ statusCode: 502, error: 'Bad Gateway', message: `service for /${route.key} unavailable` }));
             }
           },
         },
       }),
-    );
-  }
+    ]),
+  );
+  express.use('/api/v1', (req: Request, res: Response, next: NextFunction) => {
+    const route = matchRoute(routes, req.url);
+    const proxy = route && proxies.get(route.key);
+    if (!proxy) return next();
+    void proxy(req, res, next);
+  });
 
   const own = SwaggerModule.createDocument(
     app,

@@ -1,0 +1,1 @@
+export const COMMAND_CONFIG = Symbol('COMMAND_CONFIG');
