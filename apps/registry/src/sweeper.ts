@@ -74,9 +74,12 @@ export class Sweeper {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.publishing);
   }
 
-  /** One pass over every shard (and, now and then, over stale pending records). Returns the number of offline events published. */
+  private readonly publishing = new Set<Promise<number>>();
+
+  /** One pass over every shard (and, now and then, over stale pending records). Returns the number of registrations timed out (their events are published in the background). */
   async sweepOnce(): Promise<number> {
     const t0 = this.now();
     const shards = Array.from({ length: this.o.shards }, (_, i) => (i + this.offset) % this.o.shards);
@@ -85,7 +88,16 @@ export class Sweeper {
     // send for the whole pass: the idempotent producer sends one request at a time, so
     // one send per shard would queue 16 acknowledgements behind each other
     const claimed = (await Promise.all(shards.map((s) => this.claimShard(s, t0)))).flat();
-    let total = await this.publish(claimed);
+    // publish in the background: a slow Kafka acknowledgement must not delay the next
+    // claim (claimed records stay in the pending set until acknowledged, and `reclaim`
+    // republishes what a failed or crashed publish left behind)
+    const pub = this.publish(claimed).catch((e: unknown) => {
+      this.o.onError?.(e, 'publish');
+      return 0;
+    });
+    this.publishing.add(pub);
+    void pub.finally(() => this.publishing.delete(pub));
+    let total = claimed.length;
     if (t0 - this.lastReclaim >= this.o.pendingRetryMs / 2) {
       this.lastReclaim = t0;
       total += await this.reclaim(t0);
