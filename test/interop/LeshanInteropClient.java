@@ -14,7 +14,15 @@
 // (default 127.0.0.1), -bs bootstrap server URL (coap:// only): instead of a server account the
 // client starts with only a NoSec bootstrap Security instance (/0/0) and an empty Server object,
 // sends Bootstrap-Request to that URL and then registers to whatever server the bootstrap server
-// wrote (-u and -l are then ignored). The process never contacts any other host.
+// wrote (-u and -l are then ignored). -o <objectId>[,<objectId>…] (opt-in, repeatable) also
+// serves those objects with Leshan's generic SimpleInstanceEnabler (instance 0 at start; the
+// server may Create, Write, Write-Partial, Read and Delete instances), their model read by
+// Leshan's ObjectLoader from the OMA DDF file <dir>/<objectId>.xml, <dir> given by -m (default
+// libs/lwm2m/models, the DDF files this repository ships; relative to the working directory),
+// e.g. -o 3303 for IPSO Temperature. The process never contacts any other host.
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Date;
@@ -31,9 +39,12 @@ import org.eclipse.leshan.client.object.Device;
 import org.eclipse.leshan.client.object.Security;
 import org.eclipse.leshan.client.object.Server;
 import org.eclipse.leshan.client.resource.ObjectsInitializer;
+import org.eclipse.leshan.client.resource.SimpleInstanceEnabler;
 import org.eclipse.leshan.client.servers.LwM2mServer;
 import org.eclipse.leshan.core.LwM2mId;
+import org.eclipse.leshan.core.model.ObjectLoader;
 import org.eclipse.leshan.core.model.ObjectModel;
+import org.eclipse.leshan.core.model.StaticModel;
 import org.eclipse.leshan.core.request.BindingMode;
 import org.eclipse.leshan.core.response.ReadResponse;
 
@@ -74,10 +85,12 @@ public class LeshanInteropClient {
         long runSeconds = 60;
         String bind = "127.0.0.1";
         String bootstrapUrl = null;
+        List<Integer> extraObjects = new ArrayList<>();
+        String modelsDir = "libs/lwm2m/models";
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) {
-                System.out.println("usage: LeshanInteropClient [-u coap://host:port] [-n endpoint] [-l lifetime] [-t seconds] [-b bindAddress] [-bs coap://host:port]");
+                System.out.println("usage: LeshanInteropClient [-u coap://host:port] [-n endpoint] [-l lifetime] [-t seconds] [-b bindAddress] [-bs coap://host:port] [-o objectId[,objectId…]] [-m ddfDir]");
                 return;
             }
             if (i + 1 >= args.length) throw new IllegalArgumentException("missing value for " + a);
@@ -89,13 +102,29 @@ public class LeshanInteropClient {
                 case "-t": runSeconds = Long.parseLong(v); break;
                 case "-b": bind = v; break;
                 case "-bs": bootstrapUrl = v; break;
+                case "-o": for (String id : v.split(",")) extraObjects.add(Integer.parseInt(id.trim())); break;
+                case "-m": modelsDir = v; break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
         }
         if (!url.startsWith("coap://")) throw new IllegalArgumentException("only coap:// (NoSec) URLs are supported");
         if (bootstrapUrl != null && !bootstrapUrl.startsWith("coap://")) throw new IllegalArgumentException("only coap:// (NoSec) bootstrap URLs are supported");
 
-        ObjectsInitializer init = new ObjectsInitializer();
+        ObjectsInitializer init;
+        if (extraObjects.isEmpty()) {
+            init = new ObjectsInitializer();
+        } else {
+            List<ObjectModel> models = new ArrayList<>(ObjectLoader.loadDefault());
+            for (int id : extraObjects) {
+                File ddf = new File(modelsDir, id + ".xml");
+                try (InputStream in = new FileInputStream(ddf)) {
+                    models.addAll(ObjectLoader.loadDdfFile(in, ddf.getPath()));
+                }
+            }
+            init = new ObjectsInitializer(new StaticModel(models));
+            // instance 0 now; new ones (Create) come from the same class's default constructor
+            for (int id : extraObjects) init.setInstancesForObject(id, new SimpleInstanceEnabler(0));
+        }
         if (bootstrapUrl != null) {
             // bootstrap account only; the bootstrap server creates the server account(s)
             init.setInstancesForObject(LwM2mId.SECURITY, Security.noSecBootstrap(bootstrapUrl));

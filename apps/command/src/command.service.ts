@@ -18,6 +18,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { Counter } from 'prom-client';
 import { BadOperation, buildRequest, type OperationBody } from './build';
 import type { CommandConfig } from './config';
+import { CoalescingPublisher } from './publisher';
 import { FINAL, OPEN, OperationStore, type OpRecord, type OpStatus } from './store';
 import { COMMAND_CONFIG } from './tokens';
 import { contentOf } from './values';
@@ -78,6 +79,7 @@ export class CommandService implements OnModuleDestroy {
   private readonly waiters = new Map<string, Set<(r: OpRecord) => void>>();
   private readonly topics = new Map<string, TopicSpec>();
   private readonly counter: Counter;
+  private readonly publisher: CoalescingPublisher;
   private closed = false;
 
   constructor(
@@ -97,6 +99,7 @@ export class CommandService implements OnModuleDestroy {
       },
       cfg.COMMAND_OP_TTL_S,
     );
+    this.publisher = new CoalescingPublisher(() => this.bus.producer());
     this.counter = new Counter({
       name: 'dmp_command_operations_total',
       help: 'Operations by LwM2M operation and outcome (accepted answers: SUCCESS/FAILED/TIMEOUT/QUEUED/SENT at answer time)',
@@ -218,7 +221,7 @@ export class CommandService implements OnModuleDestroy {
       this.topics.set(gatewayId, spec);
     }
     const m = encodeMessage(spec, cmd.epi, cmd);
-    await this.bus.producer().send(spec.name, [m]);
+    await this.publisher.publish(spec.name, m);
   }
 
   /** Resolves with the record once it is final or back in the queue; undefined after `ms`. */

@@ -22,5 +22,7 @@ export const commandEnv = z.object({
   COMMAND_MAX_WAIT_MS: envInt(60_000, 100, 600_000),
   /** Polling period of the Redis operation state while waiting (result consumed by another replica). */
   COMMAND_POLL_MS: envInt(250, 20, 5000),
+  /** Partitions of the consumed topics handled at the same time (order is kept per partition = per device). */
+  COMMAND_CONSUMER_CONCURRENCY: envInt(12, 1, 64),
 });
 export type CommandConfig = z.infer<typeof commandEnv>;

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       strategy: new KafkaEventTransport(app.get<EventBus>(EVENT_BUS), {
         groupId: config.COMMAND_GROUP_ID,
         deadLetterTopic: Topics.deadLetter.name,
+        partitionsConsumedConcurrently: config.COMMAND_CONSUMER_CONCURRENCY,
         decode: (m) =>
           m.topic === Topics.commandResults.name
             ? decodeMessage(Topics.commandResults, m.key, m.value).value
