@@ -134,6 +134,17 @@ describe('spec §8.5 Execute / Create / Delete / Discover', () => {
     expect(hex(createRequest(ctx, 3303, rs).payload)).toBe('e3164543656c');
     expect(reason(() => createRequest(ctx, 3303, [newSingleResource(5701, 'INTEGER', 1)]))).toBe('INVALID_NODE');
   });
+  it('Create with SenML JSON names the new instance /o/i; without an instance id it needs TLV', () => {
+    const ctxAll = { ...ctx, formats: createDefaultContentFormatRegistry() };
+    const rs = [newSingleResource(5701, 'STRING', 'Cel')];
+    const r = createRequest(ctxAll, 3303, rs, { instanceId: 7, format: 110 });
+    expect(r).toMatchObject({ method: 'POST', uriPath: ['3303'], contentFormat: 110 });
+    const records = JSON.parse(new TextDecoder().decode(r.payload)) as Array<{ bn?: string; n?: string; vs?: string }>;
+    const names = records.map((x) => `${x.bn ?? records[0]!.bn ?? ''}${x.n ?? ''}`);
+    expect(names).toEqual(['/3303/7/5701']);
+    expect(records.map((x) => x.vs)).toEqual(['Cel']);
+    expect(reason(() => createRequest(ctxAll, 3303, rs, { format: 110 }))).toBe('UNSUPPORTED_FORMAT');
+  });
   it('Delete DELETE /3303/0 (§8.5.6)', () => {
     expect(deleteRequest(ctx, '/3303/0')).toMatchObject({ operation: 'delete', method: 'DELETE', uriPath: ['3303', '0'] });
     expect(reason(() => deleteRequest(ctx, '/3303'))).toBe('INVALID_PATH');

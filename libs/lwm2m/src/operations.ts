@@ -295,9 +295,19 @@ export function createRequest(ctx: OperationContext, objectId: number, resources
   if (opts?.instanceId !== undefined && (!Number.isInteger(opts.instanceId) || opts.instanceId < 0 || opts.instanceId > 65535)) {
     throw new OperationError('INVALID_PATH', `instance id ${opts.instanceId} not in 0..65535`);
   }
-  // With an instance id: the instance at the object path (TLV: wrapped in an Object Instance TLV).
-  // Without: the bare resources (encoded as at /o/0, the id is not transmitted by TLV).
-  const payload = opts?.instanceId !== undefined ? encode(ctx, format, inst, path) : encode(ctx, format, inst, path.append(0));
+  let payload: Uint8Array;
+  if (format === ContentFormat.TLV || format === ContentFormat.TLV_LEGACY) {
+    // With an instance id: the instance at the object path (wrapped in an Object Instance TLV).
+    // Without: the bare resources (encoded as at /o/0; TLV does not transmit the id then).
+    payload = opts?.instanceId !== undefined ? encode(ctx, format, inst, path) : encode(ctx, format, inst, path.append(0));
+  } else {
+    // Record formats (SenML, LwM2M JSON/CBOR) name every value by its full path, so the
+    // instance id must be known: encode the instance at /o/i.
+    if (opts?.instanceId === undefined) {
+      throw new OperationError('UNSUPPORTED_FORMAT', `Create without an instance id needs TLV; give an instance id to use format ${format}`);
+    }
+    payload = encode(ctx, format, inst, path.append(opts.instanceId));
+  }
   return { operation: 'create', method: 'POST', uriPath: uri(ctx, path), uriQuery: [], contentFormat: format, payload, path };
 }
 
