@@ -22,7 +22,7 @@
  *                                          source, endpoint, gw, ip, port, started, ts, ms
  */
 import { CoapCode, type CoapMessage, ContentFormat as CoapCf, formatCode } from '@dmp/coap';
-import { Epi } from '@dmp/contracts';
+import { BootstrapConfig, BootstrapServerUri, Epi } from '@dmp/contracts';
 import { inspectEpn, parseEpn } from '@dmp/identity';
 import {
   bootstrapDeleteRequest,
@@ -38,7 +38,6 @@ import {
 } from '@dmp/lwm2m';
 import type { Redis } from '@dmp/redis';
 import { Counter, type Registry } from 'prom-client';
-import { z } from 'zod';
 import { assignServer } from './assignment';
 import type { BootstrapHooks, GatewayLogger, Peer } from './coap-server';
 import { type PeerRequest, type PeerResponse, RequestFailure } from './requester';
@@ -54,32 +53,8 @@ export const bootstrapKeys = {
 
 // ------------------------------------------------------------------ configuration
 
-const ServerUri = z
-  .string()
-  .max(255)
-  .regex(/^coaps?:\/\/(\[[0-9a-fA-F:.]+\]|[^\s/:[\]]+)(:\d{1,5})?(\/\S*)?$/, 'a coap:// or coaps:// URI');
-
-/** JSON value of the `dmp:bootstrap:*` keys. */
-export const BootstrapConfig = z
-  .object({
-    servers: z.array(z.object({ uri: ServerUri, weight: z.number().positive().max(1_000_000).optional() })).min(1).max(1000),
-    securityMode: z.enum(['nosec', 'psk']).default('nosec'),
-    pskIdentity: z.string().min(1).max(128).optional(),
-    /** PSK as base64. */
-    pskKey: z
-      .string()
-      .max(1024)
-      .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64')
-      .optional(),
-    lifetime: z.number().int().positive().max(0xffffffff).optional(),
-    binding: z.enum(['U', 'UQ', 'S', 'SQ', 'US', 'UQS']).optional(),
-    shortServerId: z.number().int().min(1).max(65534).optional(),
-    /** Instance ids written (defaults: Security 1 — the bootstrap account is usually 0 —, Server 0). */
-    securityInstanceId: z.number().int().min(0).max(65534).optional(),
-    serverInstanceId: z.number().int().min(0).max(65534).optional(),
-  })
-  .refine((c) => c.securityMode !== 'psk' || (c.pskIdentity !== undefined && c.pskKey !== undefined), 'psk needs pskIdentity and pskKey');
-export type BootstrapConfig = z.infer<typeof BootstrapConfig>;
+const ServerUri = BootstrapServerUri;
+export { BootstrapConfig };
 
 export type ConfigSource = 'epi' | 'appkey' | 'default' | 'env';
 

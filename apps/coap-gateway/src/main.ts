@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { loadConfigOrExit } from '@dmp/config';
-import { ServiceKitModule, serviceUrl, startService } from '@dmp/service-kit';
+import { runService, ServiceKitModule } from '@dmp/service-kit';
 import { gatewayEnv } from './config';
 import { GATEWAY_SCRIPTS } from './registration-store';
 import { GatewayRuntime } from './runtime';
@@ -15,7 +15,4 @@ const config = loadConfigOrExit('coap-gateway', gatewayEnv);
 })
 class GatewayModule {}
 
-void startService({ module: GatewayModule, config }).then(async (app) => {
-  // machine-readable line for tests and scripts (HTTP_PORT may be 0)
-  process.stdout.write(`HTTP LISTENING ${await serviceUrl(app)}\n`);
-});
+runService('coap-gateway', { module: GatewayModule, config });

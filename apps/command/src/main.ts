@@ -3,13 +3,9 @@
 // per-device queues, observations; bootstrap configurations and AppKey passwords.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { decodeMessage, Topics } from '@dmp/contracts';
 import { loadConfigOrExit } from '@dmp/config';
-import { type EventBus, KafkaEventTransport } from '@dmp/kafka';
-import { EVENT_BUS, installShutdown, ServiceKitModule, serviceUrl } from '@dmp/service-kit';
-import { Logger } from 'nestjs-pino';
+import { runService, ServiceKitModule } from '@dmp/service-kit';
 import { CommandService } from './command.service';
 import { commandEnv } from './config';
 import { BootstrapController } from './bootstrap.controller';
@@ -27,39 +23,18 @@ const config = loadConfigOrExit('command', commandEnv);
 })
 class CommandModule {}
 
-/** Same steps as startService, with the OpenAPI document mounted before init (see registry). */
-async function main(): Promise<void> {
-  const app = await NestFactory.create(CommandModule, { bufferLogs: true, abortOnError: false });
-  app.useLogger(app.get(Logger));
-  app.flushLogs();
-  app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready', 'metrics'] });
-  app.connectMicroservice(
-    {
-      strategy: new KafkaEventTransport(app.get<EventBus>(EVENT_BUS), {
-        groupId: config.COMMAND_GROUP_ID,
-        deadLetterTopic: Topics.deadLetter.name,
-        partitionsConsumedConcurrently: config.COMMAND_CONSUMER_CONCURRENCY,
-        decode: (m) =>
-          m.topic === Topics.commandResults.name
-            ? decodeMessage(Topics.commandResults, m.key, m.value).value
-            : decodeMessage(Topics.deviceEvents, m.key, m.value).value,
-      }),
-    },
-    { inheritAppConfig: true },
-  );
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle('DMP command').setDescription('Device operations, their state, queues and observations').setVersion('v1').addBearerAuth().build(),
-  );
-  SwaggerModule.setup('api/docs', app, doc, { useGlobalPrefix: false, jsonDocumentUrl: 'api/docs-json' });
-  await app.init();
-  await app.startAllMicroservices();
-  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
-  installShutdown(app, config.SHUTDOWN_TIMEOUT_MS);
-  process.stdout.write(`HTTP LISTENING ${await serviceUrl(app)}\n`);
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`command failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
+runService('command', {
+  module: CommandModule,
+  config,
+  apiPrefix: 'api/v1',
+  openApi: { title: 'DMP command', description: 'Device operations, their state, queues and observations' },
+  consumers: {
+    groupId: config.COMMAND_GROUP_ID,
+    deadLetterTopic: Topics.deadLetter.name,
+    partitionsConsumedConcurrently: config.COMMAND_CONSUMER_CONCURRENCY,
+    decode: (m) =>
+      m.topic === Topics.commandResults.name
+        ? decodeMessage(Topics.commandResults, m.key, m.value).value
+        : decodeMessage(Topics.deviceEvents, m.key, m.value).value,
+  },
 });

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { PLATFORM_MIGRATIONS_DIR } from '@dmp/cassandra';
 import { loadConfigOrExit } from '@dmp/config';
-import { ServiceKitModule, serviceUrl, startService } from '@dmp/service-kit';
+import { runService, ServiceKitModule } from '@dmp/service-kit';
 import { storageEnv } from './config';
 import { StorageRuntime } from './runtime';
 
@@ -15,7 +15,4 @@ const config = loadConfigOrExit('storage', storageEnv);
 })
 class StorageModule {}
 
-void startService({ module: StorageModule, config, apiPrefix: 'api/v1' }).then(async (app) => {
-  // machine-readable line for tests and scripts (HTTP_PORT may be 0)
-  process.stdout.write(`HTTP LISTENING ${await serviceUrl(app)}\n`);
-});
+runService('storage', { module: StorageModule, config, apiPrefix: 'api/v1' });

@@ -14,3 +14,4 @@ export {
   TOPIC_CATALOGUE,
   Topics,
 } from './topics';
+export { BootstrapConfig, BootstrapServerUri } from './bootstrap';

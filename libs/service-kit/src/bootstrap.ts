@@ -1,5 +1,6 @@
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { type KafkaTransportOptions, KafkaEventTransport, type EventBus } from '@dmp/kafka';
 import { Logger } from 'nestjs-pino';
 import type { KitConfig } from './options';
@@ -15,6 +16,12 @@ export interface StartOptions {
   apiPrefix?: string;
   /** Install SIGTERM/SIGINT handlers that close the app and exit (default true). */
   handleSignals?: boolean;
+  /**
+   * Serve this service's OpenAPI document at `/api/docs-json` (what the api-gateway
+   * merges) and Swagger UI at `/api/docs`. Mounted before init: routes added after
+   * start-up would not be reachable.
+   */
+  openApi?: { title: string; description: string };
 }
 
 /**
@@ -34,11 +41,28 @@ export async function startService(opts: StartOptions): Promise<INestApplication
     const bus = app.get<EventBus>(EVENT_BUS);
     app.connectMicroservice({ strategy: new KafkaEventTransport(bus, opts.consumers) }, { inheritAppConfig: true });
   }
+  if (opts.openApi) {
+    const doc = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder().setTitle(opts.openApi.title).setDescription(opts.openApi.description).setVersion('v1').addBearerAuth().build(),
+    );
+    SwaggerModule.setup('api/docs', app, doc, { useGlobalPrefix: false, jsonDocumentUrl: 'api/docs-json' });
+  }
   await app.init();
   await app.startAllMicroservices();
   await app.listen(opts.config.HTTP_PORT, opts.config.HTTP_HOST);
   if (opts.handleSignals !== false) installShutdown(app, opts.config.SHUTDOWN_TIMEOUT_MS);
+  // machine-readable line for tests and scripts (HTTP_PORT may be 0)
+  process.stdout.write(`HTTP LISTENING ${await serviceUrl(app)}\n`);
   return app;
+}
+
+/** `startService` for a `main.ts`: on a startup failure, prints it and exits 1. */
+export function runService(name: string, opts: StartOptions): void {
+  startService(opts).catch((e: unknown) => {
+    process.stderr.write(`${name} failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
 }
 
 export function installShutdown(app: INestApplication, timeoutMs: number): void {

@@ -1,4 +1,4 @@
-export { installShutdown, serviceUrl, startService, type StartOptions } from './bootstrap';
+export { installShutdown, runService, serviceUrl, startService, type StartOptions } from './bootstrap';
 export { ClientsLifecycle } from './clients';
 export { HealthController } from './health';
 export { MetricsController, MetricsService } from './metrics';
