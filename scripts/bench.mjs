@@ -51,6 +51,7 @@ const machine = {
 };
 
 const rows = [];
+const failures = [];
 const files = findSuites(path.join(root, 'dist', 'bench')).sort();
 for (const file of files) {
   const mod = require(file);
@@ -59,9 +60,16 @@ for (const file of files) {
   if (only && !suite.name.includes(only) && !file.includes(only)) continue;
   process.stdout.write(`[bench] ${suite.name} (${path.relative(root, file)})${quick ? ' --quick' : ''}\n`);
   const t0 = Date.now();
-  const got = await suite.run({ quick });
-  for (const r of got) rows.push({ suite: suite.name, ...r });
-  process.stdout.write(`[bench]   ${got.length} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  try {
+    const got = await suite.run({ quick });
+    for (const r of got) rows.push({ suite: suite.name, ...r });
+    process.stdout.write(`[bench]   ${got.length} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  } catch (e) {
+    // one failing suite must not lose the others' results: record it and go on
+    failures.push(suite.name);
+    rows.push({ suite: suite.name, group: 'error', name: `${suite.name} FAILED: ${String(e?.message ?? e).slice(0, 200)}`, opsPerSec: 0 });
+    process.stdout.write(`[bench]   FAILED after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${e?.stack ?? e}\n`);
+  }
 }
 
 const fmt = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1));
@@ -102,4 +110,5 @@ const readme = path.join(root, 'bench', 'README.md');
 fs.appendFileSync(readme, `${lines.join('\n')}\n`);
 console.log(`\n${lines.join('\n')}`);
 console.log(`[bench] wrote ${path.relative(root, outFile)} and appended the table to bench/README.md`);
-process.exit(0);
+if (failures.length) console.error(`[bench] failed suites: ${failures.join(', ')}`);
+process.exit(failures.length ? 1 : 0);

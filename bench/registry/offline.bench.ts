@@ -63,7 +63,7 @@ async function cleanup(redis: Redis, run: string, count: number): Promise<void> 
   }
   // pending records of this run (none unless a publication failed)
   const left = (await redis.zrange(regKeys.pending, '0', '-1')).filter((r) => r.startsWith(`BR${run}`));
-  if (left.length) await redis.call('ZREM', regKeys.pending, ...left);
+  for (let i = 0; i < left.length; i += 5000) await redis.call('ZREM', regKeys.pending, ...left.slice(i, i + 5000));
 }
 
 export const suite: BenchSuite = {
