@@ -158,12 +158,13 @@ export const suite: BenchSuite = {
         const a = arrivals.get(epiOf(run, i));
         if (a) burstArrivals.push(a.at);
       }
-      const drainMs = Math.max(...burstArrivals) - burstAt;
+      const complete = burstArrivals.length === burst;
+      const drainMs = burstArrivals.length ? Math.max(...burstArrivals) - burstAt : NaN;
       rows.push({
         group: GROUP,
         name: `${burst.toLocaleString('en')} simultaneous expiries drained (1 sweeper)`,
         opsPerSec: burstArrivals.length / (drainMs / 1000),
-        extra: { drain_ms: drainMs, target_ms: 2000, met: drainMs <= 2000 ? 'yes' : 'no', events: burstArrivals.length },
+        extra: { drain_ms: drainMs, target_ms: 2000, met: complete && drainMs <= 2000 ? 'yes' : 'no', events: burstArrivals.length, expected_events: burst },
       });
       await sweeper.stop();
 

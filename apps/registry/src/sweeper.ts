@@ -3,6 +3,9 @@ import type { EventProducer } from '@dmp/kafka';
 import type { Redis, ScriptRunner } from '@dmp/redis';
 import { EXPIRE, type ExpiredRecord, parseRecord, RECLAIM, regKeys, stableEventId } from './redis-layout';
 
+/** Events per Kafka produce request (≈ 300 B each: well under the 1 MB default batch limit per partition). */
+const PUBLISH_CHUNK = 1000;
+
 export interface SweeperOptions {
   shards: number;
   graceMinMs: number;
@@ -143,7 +146,11 @@ export class Sweeper {
       };
       return encodeMessage(Topics.deviceEvents, r.epi, ev);
     });
-    if (messages.length) await this.producer.send(Topics.deviceEvents.name, messages);
+    // bounded sends: one request for a mass expiry (100k events) would exceed the broker's
+    // maximum batch size per partition and fail forever
+    for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
+      await this.producer.send(Topics.deviceEvents.name, messages.slice(i, i + PUBLISH_CHUNK));
+    }
     await this.redis.zrem(regKeys.pending, ...raws);
     const done = this.now();
     if (this.o.onOffline) for (const r of recs) this.o.onOffline(r, done - (r.deadline + graceOf(r.lifetime, this.o)));
