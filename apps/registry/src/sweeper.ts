@@ -127,33 +127,39 @@ export class Sweeper {
     }
   }
 
+  /**
+   * Publishes the claimed records in chunks (one produce request and one ZREM per chunk: a
+   * mass expiry of 100k records in one request would exceed the broker's batch limit, and a
+   * ZREM with 100k arguments overflows the client's stack). A chunk leaves the pending set
+   * only after Kafka acknowledged it.
+   */
   private async publish(raws: string[]): Promise<number> {
-    if (!raws.length) return 0;
-    const recs = raws.map(parseRecord).filter((r): r is ExpiredRecord => r !== undefined);
-    const ts = this.now();
-    const messages = recs.map((r) => {
-      const ev: DeviceEvent = {
-        v: 1,
-        type: 'offline',
-        epi: r.epi,
-        ts,
-        eventId: stableEventId('offline', r.epi, r.deadline),
-        reason: 'lifetime-timeout',
-        deadline: r.deadline,
-        lifetime: Number.isFinite(r.lifetime) && r.lifetime > 0 ? Math.floor(r.lifetime) : undefined,
-        gatewayId: r.gatewayId || undefined,
-        address: r.address,
-      };
-      return encodeMessage(Topics.deviceEvents, r.epi, ev);
-    });
-    // bounded sends: one request for a mass expiry (100k events) would exceed the broker's
-    // maximum batch size per partition and fail forever
-    for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
-      await this.producer.send(Topics.deviceEvents.name, messages.slice(i, i + PUBLISH_CHUNK));
+    let published = 0;
+    for (let i = 0; i < raws.length; i += PUBLISH_CHUNK) {
+      const chunk = raws.slice(i, i + PUBLISH_CHUNK);
+      const recs = chunk.map(parseRecord).filter((r): r is ExpiredRecord => r !== undefined);
+      const ts = this.now();
+      const messages = recs.map((r) => {
+        const ev: DeviceEvent = {
+          v: 1,
+          type: 'offline',
+          epi: r.epi,
+          ts,
+          eventId: stableEventId('offline', r.epi, r.deadline),
+          reason: 'lifetime-timeout',
+          deadline: r.deadline,
+          lifetime: Number.isFinite(r.lifetime) && r.lifetime > 0 ? Math.floor(r.lifetime) : undefined,
+          gatewayId: r.gatewayId || undefined,
+          address: r.address,
+        };
+        return encodeMessage(Topics.deviceEvents, r.epi, ev);
+      });
+      if (messages.length) await this.producer.send(Topics.deviceEvents.name, messages);
+      await this.redis.zrem(regKeys.pending, ...chunk);
+      const done = this.now();
+      if (this.o.onOffline) for (const r of recs) this.o.onOffline(r, done - (r.deadline + graceOf(r.lifetime, this.o)));
+      published += recs.length;
     }
-    await this.redis.zrem(regKeys.pending, ...raws);
-    const done = this.now();
-    if (this.o.onOffline) for (const r of recs) this.o.onOffline(r, done - (r.deadline + graceOf(r.lifetime, this.o)));
-    return recs.length;
+    return published;
   }
 }
