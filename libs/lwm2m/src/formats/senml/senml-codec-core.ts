@@ -19,6 +19,7 @@ import {
   type ValueEntry,
 } from './common';
 import { recordsFor, resolveSenml, senmlEntries, senmlPaths, type SenmlRecord } from './senml-record';
+import type { SenmlCodec } from './common';
 
 export type SenmlParser = (payload: Uint8Array, options?: RecordCodecOptions) => SenmlRecord[];
 export type SenmlSerializer = (records: readonly SenmlRecord[]) => Uint8Array;
@@ -126,5 +127,24 @@ export function senmlEncoderCore(serialize: SenmlSerializer) {
         return serialize(records);
       });
     },
+  };
+}
+
+/** A SenML codec (JSON 110 or CBOR 112) from its record parser and serializer. */
+export function senmlCodec(name: string, format: number, parse: SenmlParser, serialize: SenmlSerializer): SenmlCodec {
+  const decoder = senmlDecoderCore(parse);
+  const encoder = senmlEncoderCore(serialize);
+  return {
+    name,
+    formats: [format],
+    supportsPath: (path) => path.depth >= 1,
+    decode: (payload, path, models, options) => decoder.decode(payload, path, models, options),
+    encode: (node, path, models, options) => encoder.encode(node, path, models, options),
+    decodeTimestamped: (payload, path, models, options) => decoder.decodeTimestamped(payload, path, models, options),
+    encodeTimestamped: (nodes, path, models, options) => encoder.encodeTimestamped(nodes, path, models, options),
+    decodeNodes: (payload, paths, models, options) => decoder.decodeNodes(payload, paths, models, options),
+    encodeNodes: (nodes, models, options) => encoder.encodeNodes(nodes, models, options),
+    decodeTimestampedNodes: (payload, models, options) => decoder.decodeTimestampedNodes(payload, models, options),
+    decodePaths: (payload, options) => decoder.decodePaths(payload, options),
   };
 }

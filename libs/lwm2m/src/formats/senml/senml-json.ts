@@ -10,11 +10,8 @@
  */
 import { ContentFormat } from '../../content-format';
 import { Lwm2mCodecError } from '../../errors';
-import type { ModelProvider } from '../../model/types';
-import type { LwM2mNode, TimestampedLwM2mNode, TimestampedLwM2mNodes } from '../../node';
-import type { LwM2mPath } from '../../path';
 import { checkPayload, decodeBase64Any, encodeBase64Url, guard, maxRecords, type RecordCodecOptions, type SenmlCodec } from './common';
-import { senmlDecoderCore, senmlEncoderCore } from './senml-codec-core';
+import { senmlCodec } from './senml-codec-core';
 import type { SenmlRecord } from './senml-record';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -151,24 +148,5 @@ export function serializeSenmlJson(records: readonly SenmlRecord[]): Uint8Array 
   });
 }
 
-const decoder = senmlDecoderCore(parseSenmlJson);
-const encoder = senmlEncoderCore(serializeSenmlJson);
-
 /** SenML JSON codec (110): single node, timestamped and multi-path (composite) operations. */
-export const senmlJsonCodec: SenmlCodec = {
-  name: 'senml-json',
-  formats: [ContentFormat.SENML_JSON],
-  supportsPath: (path: LwM2mPath) => path.depth >= 1,
-  decode: (payload: Uint8Array, path: LwM2mPath, models: ModelProvider, options?: RecordCodecOptions): LwM2mNode => decoder.decode(payload, path, models, options),
-  encode: (node: LwM2mNode, path: LwM2mPath, models: ModelProvider, options?: RecordCodecOptions): Uint8Array => encoder.encode(node, path, models, options),
-  decodeTimestamped: (payload: Uint8Array, path: LwM2mPath, models: ModelProvider, options?: RecordCodecOptions): TimestampedLwM2mNode[] =>
-    decoder.decodeTimestamped(payload, path, models, options),
-  encodeTimestamped: (nodes: readonly TimestampedLwM2mNode[], path: LwM2mPath, models: ModelProvider, options?: RecordCodecOptions): Uint8Array =>
-    encoder.encodeTimestamped(nodes, path, models, options),
-  decodeNodes: (payload: Uint8Array, paths: readonly LwM2mPath[] | undefined, models: ModelProvider, options?: RecordCodecOptions): Map<string, LwM2mNode> =>
-    decoder.decodeNodes(payload, paths, models, options),
-  encodeNodes: (nodes: ReadonlyMap<string, LwM2mNode>, models: ModelProvider, options?: RecordCodecOptions): Uint8Array => encoder.encodeNodes(nodes, models, options),
-  decodeTimestampedNodes: (payload: Uint8Array, models: ModelProvider, options?: RecordCodecOptions): TimestampedLwM2mNodes =>
-    decoder.decodeTimestampedNodes(payload, models, options),
-  decodePaths: (payload: Uint8Array, options?: RecordCodecOptions): LwM2mPath[] => decoder.decodePaths(payload, options),
-};
+export const senmlJsonCodec: SenmlCodec = senmlCodec('senml-json', ContentFormat.SENML_JSON, parseSenmlJson, serializeSenmlJson);
