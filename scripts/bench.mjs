@@ -16,6 +16,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const resultsDir = path.join(root, 'bench', 'results');
+const runStart = Date.now();
 
 if (!args.includes('--no-build')) {
   const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
@@ -52,6 +53,8 @@ const machine = {
 
 const rows = [];
 const failures = [];
+/** Wall-clock seconds per suite (the whole run must stay under 15 min, --quick under 3). */
+const durations = {};
 const files = findSuites(path.join(root, 'dist', 'bench')).sort();
 for (const file of files) {
   const mod = require(file);
@@ -63,10 +66,12 @@ for (const file of files) {
   try {
     const got = await suite.run({ quick });
     for (const r of got) rows.push({ suite: suite.name, ...r });
+    durations[suite.name] = Number(((Date.now() - t0) / 1000).toFixed(1));
     process.stdout.write(`[bench]   ${got.length} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   } catch (e) {
     // one failing suite must not lose the others' results: record it and go on
     failures.push(suite.name);
+    durations[suite.name] = Number(((Date.now() - t0) / 1000).toFixed(1));
     rows.push({ suite: suite.name, group: 'error', name: `${suite.name} FAILED: ${String(e?.message ?? e).slice(0, 200)}`, opsPerSec: 0 });
     process.stdout.write(`[bench]   FAILED after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${e?.stack ?? e}\n`);
   }
@@ -84,7 +89,8 @@ const previousFile = fs
 const previous = previousFile ? JSON.parse(fs.readFileSync(path.join(resultsDir, previousFile), 'utf8')) : undefined;
 const prevOps = new Map((previous?.rows ?? []).map((r) => [`${r.group}|${r.name}`, r.opsPerSec]));
 
-const result = { date: started.toISOString(), git: { sha, dirty }, quick, machine, rows };
+const totalSeconds = Number(((Date.now() - runStart) / 1000).toFixed(1));
+const result = { date: started.toISOString(), git: { sha, dirty }, quick, machine, totalSeconds, durations, rows };
 const stamp = started.toISOString().slice(0, 19).replace(/[:T]/g, '-');
 const outFile = path.join(resultsDir, `${stamp}-${sha}${quick ? '-quick' : ''}.json`);
 fs.writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
@@ -94,6 +100,8 @@ const lines = [
   '',
   `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadavg.join(' ')}` +
     (previous ? ` · previous: ${previous.git.sha} (${previous.date.slice(0, 10)})` : ''),
+  '',
+  `Run time ${totalSeconds} s (build included; budget ${quick ? '180' : '900'} s): ${Object.entries(durations).map(([k, v]) => `${k} ${v} s`).join(', ')}`,
   '',
   '| group | benchmark | ours ops/s | baseline | baseline ops/s | ratio | target | previous ops/s | extra |',
   '|---|---|---:|---|---:|---:|---|---:|---|',

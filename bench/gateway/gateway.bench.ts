@@ -13,9 +13,7 @@
  * `node --cpu-prof --cpu-prof-dir=<dir>`; LESHAN_SERVER_LIB / PEERS_JAVA override the
  * Leshan jars and the Java binary (defaults: deploy/local/peers.sh locations).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -24,13 +22,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createRedis, type Redis, ScriptRunner } from '../../libs/redis/src/index';
 import { RegistrationStore } from '../../apps/coap-gateway/src/registration-store';
 import type { BenchOptions, BenchRow, BenchSuite } from '../lib/types';
+import { cpuSeconds, cpuTotals, LESHAN_VERSION, pinning, rcvbufErrors, type Server, sleep, spawnPinned, stackEnv, startGateway, startLeshan } from '../lib/proc';
 import { BENCH_IMEI_PREFIX, benchImei, type PhaseResult } from './loadgen';
 
 const GROUP = 'gateway';
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEVICE_EVENTS = 'dmp.device-events.v1';
 const DEADLINE_SHARDS = 16;
-const LESHAN_VERSION = '2.0.0-M15';
 const OBS_TOKEN_PREFIX = 'b0b0';
 /** Warm-up devices live in their own index range (still inside the bench IMEI prefix). */
 const WARMUP_BASE = 9_000_000_000;
@@ -48,76 +45,6 @@ interface Settings {
 const QUICK: Settings = { sockets: 256, perSocket: 32, window: 256, warmupMs: 2500, registerMs: 6000, updateMs: 5000, observations: 4000 };
 const FULL: Settings = { sockets: 256, perSocket: 160, window: 256, warmupMs: 4000, registerMs: 20000, updateMs: 15000, observations: 20000 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ------------------------------------------------------------------ environment
-
-function stackEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'deploy/local/stack.mjs'), 'env'], { cwd: ROOT, encoding: 'utf8' });
-  for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-  return env;
-}
-
-function pinning(): { server: string[]; loadgen: string[]; label: string } {
-  let taskset = '';
-  try {
-    taskset = execFileSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).trim();
-  } catch {
-    taskset = '';
-  }
-  if (taskset && os.cpus().length >= 2) return { server: [taskset, '-c', '0'], loadgen: [taskset, '-c', '1'], label: 'server taskset -c 0, loadgen taskset -c 1' };
-  return { server: [], loadgen: [], label: 'none (taskset missing or 1 core)' };
-}
-
-function leshanPeers(): { java: string; lib: string } {
-  const home = process.env['HOME'] ?? '/root';
-  let lib = process.env['LESHAN_SERVER_LIB'] ?? path.join(home, `.cache/dmp/leshan-server-${LESHAN_VERSION}/lib`);
-  let java = process.env['PEERS_JAVA'] ?? '/usr/lib/jvm/java-17-openjdk-amd64/bin/java';
-  if (!fs.existsSync(path.join(lib, '.complete')) || !fs.existsSync(java)) {
-    // resolves (and caches) the jars from Maven Central; prints export lines
-    const out = execFileSync('bash', [path.join(ROOT, 'deploy/local/peers.sh')], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    lib = /export LESHAN_SERVER_LIB=(\S+)/.exec(out)?.[1] ?? lib;
-    java = /export PEERS_JAVA=(\S+)/.exec(out)?.[1] ?? java;
-  }
-  return { java, lib };
-}
-
-/** RcvbufErrors of the Udp line in /proc/net/snmp (system-wide). */
-function rcvbufErrors(): number {
-  try {
-    const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
-    const head = lines[0]!.split(/\s+/);
-    const vals = lines[1]!.split(/\s+/);
-    return Number(vals[head.indexOf('RcvbufErrors')] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system, all threads) of a process. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in clock ticks
-  } catch {
-    return 0;
-  }
-}
-
-/** Busy percentage of the whole machine (all cores) between two /proc/stat readings. */
-function cpuTotals(): { busy: number; total: number } {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return { busy: 0, total: 1 };
-  }
-}
 
 /** Redis server CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys, main and background). */
 async function redisCpuSeconds(redis: Redis | undefined): Promise<number> {
@@ -125,86 +52,6 @@ async function redisCpuSeconds(redis: Redis | undefined): Promise<number> {
   const info = await redis.info('cpu');
   const v = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return v('used_cpu_user') + v('used_cpu_sys');
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-// ------------------------------------------------------------------ processes
-
-interface Server {
-  name: string;
-  port: number;
-  pid: number | undefined;
-  output: () => string;
-  stop(): Promise<void>;
-}
-
-function spawnPinned(prefix: string[], cmd: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const [bin, ...rest] = prefix.length ? [...prefix, cmd, ...args] : [cmd, ...args];
-  return spawn(bin!, rest, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-async function waitFor<T>(what: string, child: ChildProcess, out: () => string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (child.exitCode !== null) throw new Error(`${what}: process exited (${child.exitCode}): ${out().slice(-2000)}`);
-    if (Date.now() > end) throw new Error(`${what}: not ready after ${timeoutMs} ms: ${out().slice(-2000)}`);
-    await sleep(50);
-  }
-}
-
-function stopper(child: ChildProcess, graceMs: number): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(t);
-  };
-}
-
-async function startGateway(pin: string[], stack: Record<string, string>, id: string): Promise<Server> {
-  let out = '';
-  const nodeArgs: string[] = [];
-  const prof = process.env['BENCH_GATEWAY_CPU_PROF'];
-  if (prof) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
-  const child = spawnPinned(pin, process.execPath, [...nodeArgs, path.join(ROOT, 'dist/apps/coap-gateway/src/main.js')], {
-    ...process.env,
-    GATEWAY_ID: id,
-    HTTP_PORT: '0',
-    COAP_LISTEN: 'udp4://127.0.0.1:0',
-    COAP_RATE_PER_SEC: '0',
-    LOG_LEVEL: 'warn',
-    REDIS_URL: stack['REDIS_URL'],
-    KAFKA_BROKERS: stack['KAFKA_BROKERS'],
-  });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await waitFor('gateway', child, () => out, () => {
-    const m = /COAP LISTENING udp4:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-    return m ? Number(m[1]) : undefined;
-  }, 60000);
-  return { name: 'ours', port, pid: child.pid, output: () => out, stop: stopper(child, 15000) };
-}
-
-async function startLeshan(pin: string[]): Promise<Server> {
-  const { java, lib } = leshanPeers();
-  const port = await freeUdpPort();
-  let out = '';
-  const child = spawnPinned(pin, java, ['-Xms512m', '-Xmx2g', '-cp', `${lib}/*`, path.join(ROOT, 'bench/peers/LeshanServerBench.java'), '-b', '127.0.0.1', '-p', String(port), '-t', '600'], process.env);
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('leshan', child, () => out, () => (/LESHAN LISTENING/.test(out) ? true : undefined), 60000);
-  return { name: 'leshan', port, pid: child.pid, output: () => out, stop: stopper(child, 10000) };
 }
 
 /** The load generator child process (JSON lines on stdin/stdout). */

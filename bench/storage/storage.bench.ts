@@ -12,45 +12,15 @@
  * = values / (time of the last write - time of the first). Phase 2 (lag): events produced
  * at half the measured rate, each stamped with its produce time.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { createCassandra } from '../../libs/cassandra/src/index';
 import type { BenchOptions, BenchRow, BenchSuite } from '../lib/types';
+import { cpuSeconds, pinning, ROOT, sleep, stackEnv } from '../lib/proc';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEVICES = 5000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stackEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'deploy/local/stack.mjs'), 'env'], { cwd: ROOT, encoding: 'utf8' });
-  for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-  return env;
-}
-
-function pin(): string[] {
-  try {
-    const t = execFileSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).trim();
-    return t && os.cpus().length >= 2 ? [t, '-c', '0'] : [];
-  } catch {
-    return [];
-  }
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function metrics(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
@@ -142,7 +112,7 @@ async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const backlogValues = backlogEvents * 4;
 
     let out = '';
-    const prefix = pin();
+    const prefix = pinning().server;
     const args = [...prefix, process.execPath, path.join(ROOT, 'dist/apps/storage/src/main.js')];
     child = spawn(args[0]!, args.slice(1), {
       cwd: ROOT,
