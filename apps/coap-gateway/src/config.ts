@@ -14,6 +14,8 @@ export const gatewayEnv = z.object({
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore')
     .default(`${os.hostname()}-${process.pid}`),
+  /** Heartbeat period of this instance (`dmp:gw:{id}`, TTL 3 periods): how fast a vanished instance is noticed. */
+  GATEWAY_HEARTBEAT_MS: envInt(5000, 100, 600_000),
   /** Sockets to listen on, e.g. `udp4://0.0.0.0:5683,udp6://[::]:5683`. */
   COAP_LISTEN: envList('udp4://127.0.0.1:5683,udp6://[::1]:5683').pipe(
     z.array(z.string().regex(listen, 'each entry must look like udp4://0.0.0.0:5683 or udp6://[::]:5683')),

@@ -80,6 +80,9 @@ export class Downlink {
       groupId: `dmp-gateway-${this.cfg.GATEWAY_ID}`,
       topics: [this.topic],
       deadLetterTopic: Topics.deadLetter.name,
+      // each partition's batch is handled in order (per device); partitions at once, so one
+      // partition's Redis round trips do not delay the commands of the others
+      partitionsConsumedConcurrently: COMMAND_TOPIC.partitions,
       handler: async (m: IncomingMessage) => {
         const { value } = decodeMessage(spec, m.key, m.value);
         await this.submit(value);

@@ -12,6 +12,7 @@ export class GatewayMetrics {
   readonly downlink: Counter<'operation' | 'status'>;
   readonly observations: Gauge;
   readonly eventQueue: Gauge;
+  readonly heartbeats: Counter<'outcome'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -36,5 +37,6 @@ export class GatewayMetrics {
     this.downlink = new Counter({ name: 'dmp_gateway_downlink_total', help: 'Downlink commands by operation and outcome', labelNames: ['operation', 'status'], registers });
     this.observations = new Gauge({ name: 'dmp_gateway_active_observations', help: 'Observations registered through this gateway and not cancelled', registers });
     this.eventQueue = new Gauge({ name: 'dmp_gateway_event_queue', help: 'Events accepted and not yet acknowledged by Kafka', registers });
+    this.heartbeats = new Counter({ name: 'dmp_gateway_heartbeats_total', help: 'Heartbeat writes (dmp:gw:{id}) by outcome (ok / error)', labelNames: ['outcome'], registers });
   }
 }

@@ -9,6 +9,7 @@ import { CoapServer } from './coap-server';
 import { type GatewayConfig, parseListen } from './config';
 import { Downlink } from './downlink';
 import { GatewayEvents } from './events';
+import { GatewayHeartbeat } from './heartbeat';
 import { GatewayMetrics } from './metrics';
 import { RegistrationStore } from './registration-store';
 import { Requester } from './requester';
@@ -25,6 +26,7 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
   events: GatewayEvents | undefined;
   requester: Requester | undefined;
   bootstrap: BootstrapService | undefined;
+  heartbeat: GatewayHeartbeat | undefined;
 
   constructor(
     @Inject(KIT_OPTIONS) private readonly kit: ServiceKitOptions & { config: GatewayConfig },
@@ -84,12 +86,19 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
     }
     await this.server.start();
     await this.downlink.start(this.bus);
+    // routable only once the downlink consumer runs (commands are sent to its topic)
+    this.heartbeat = new GatewayHeartbeat(this.redis, cfg.GATEWAY_ID, cfg.GATEWAY_HEARTBEAT_MS, metrics.heartbeats, (e) =>
+      this.logger.warn({ err: String(e) }, 'heartbeat write failed'),
+    );
+    await this.heartbeat.start();
     const where = this.server.addresses().map((a) => `${a.family}://${a.family === 'udp6' ? `[${a.host}]` : a.host}:${a.port}`);
     this.logger.info({ gatewayId: cfg.GATEWAY_ID, listen: where, commandTopic: this.downlink.topic }, 'CoAP gateway listening');
     process.stdout.write(`COAP LISTENING ${where.join(' ')}\n`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // first: new commands for our devices wait for their next uplink elsewhere
+    await this.heartbeat?.stop();
     await this.server?.stop();
     this.requester?.close();
     await this.bootstrap?.drain(1000);
