@@ -1,5 +1,6 @@
 import { createDefaultContentFormatRegistry, decodeTlv, LwM2mPath, ObjectModelRegistry } from '@dmp/lwm2m';
-import { BadOperation, buildRequest, OperationBody } from './build';
+import { DeviceCommand } from '@dmp/contracts';
+import { BadOperation, buildRequest, commandOf, OperationBody } from './build';
 
 const ctx = (lwm2mVersion = '1.0') => ({ models: ObjectModelRegistry.default(), formats: createDefaultContentFormatRegistry(), lwm2mVersion });
 const build = (body: Record<string, unknown>, v?: string) => buildRequest(OperationBody.parse(body), ctx(v));
@@ -61,5 +62,26 @@ describe('OperationBody + buildRequest', () => {
     ]) {
       expect(OperationBody.safeParse(body).success).toBe(false);
     }
+  });
+
+  it.each([
+    { op: 'read', path: '/3/0/0', format: 'text' },
+    { op: 'read', path: '/3/0' },
+    { op: 'write', path: '/3/0/14', value: '+02:00', format: 'tlv' },
+    { op: 'write-partial', path: '/1/0', value: { '1': 120 }, format: 'senml-cbor' },
+    { op: 'execute', path: '/1/0/8', args: "0='v'" },
+    { op: 'observe', path: '/3/0/13' },
+    { op: 'cancel-observe', path: '/3/0/13', token: 'aabb' },
+    { op: 'discover', path: '/3' },
+    { op: 'delete', path: '/3303/1' },
+    { op: 'create', path: '/3303', value: { '5700': 21.5 }, format: 'tlv' },
+    { op: 'write-attributes', path: '/3/0/13', attributes: { pmin: 10 } },
+  ])('commandOf($op $path) satisfies the DeviceCommand contract unchanged (it is published without re-validation)', (b) => {
+    const body = OperationBody.parse({ ...b, queue: true });
+    const cmd = commandOf(
+      { id: '0b9d2c3e-1111-4222-8333-944455556666', epi: '861234567890123', now: 1_700_000_000_000, body, token: body.token, expiresAt: 1_700_000_060_000 },
+      buildRequest(body, ctx('1.1')),
+    );
+    expect(DeviceCommand.parse(cmd)).toEqual(cmd);
   });
 });

@@ -1,6 +1,7 @@
 // The HTTP operation body (zod) and its translation into an LwM2M request with @dmp/lwm2m's
 // builders: everything the object model forbids is refused here, before anything is sent.
 import { z } from 'zod';
+import type { DeviceCommand } from '@dmp/contracts';
 import {
   cancelObserveRequest,
   ContentFormat,
@@ -43,7 +44,8 @@ export const OperationBody = z
     args: z.string().max(4096).optional(),
     attributes: z.object({ pmin: attr, pmax: attr, gt: attr, lt: attr, st: attr }).strict().optional(),
     timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-    queue: z.boolean().default(false),
+    /** Queue when offline / unanswered; not given = queue only when the device's gateway vanished (see route.ts). */
+    queue: z.boolean().optional(),
     /** Life of the command when it is queued (default COMMAND_QUEUE_TTL_MS). */
     expiresInMs: z.number().int().min(1000).max(30 * 86_400_000).optional(),
     /** cancel-observe: the observation's token (hex); default the only observation of `path`. */
@@ -105,4 +107,32 @@ export function buildRequest(b: OperationBody, c: BuildContext): Lwm2mRequest {
     if (e instanceof Error && e.name === 'LwM2mPathError') throw new BadOperation(e.message);
     throw e;
   }
+}
+
+/**
+ * The `DeviceCommand` for a built request. Published without re-validation (hot path): every
+ * field comes from a validated body and our builders, and build.spec checks the result
+ * against the contract's schema for each operation.
+ */
+export function commandOf(
+  o: { id: string; epi: string; now: number; body: OperationBody; token?: string; expiresAt?: number },
+  req: Lwm2mRequest,
+): DeviceCommand {
+  return {
+    v: 1,
+    id: o.id,
+    epi: o.epi,
+    ts: o.now,
+    operation: o.body.op,
+    method: req.method,
+    uriPath: req.uriPath,
+    uriQuery: req.uriQuery,
+    timeoutMs: o.body.timeoutMs,
+    ...(req.contentFormat !== undefined ? { contentFormat: req.contentFormat } : {}),
+    ...(req.accept !== undefined ? { accept: req.accept } : {}),
+    ...(req.observe !== undefined ? { observe: req.observe } : {}),
+    ...(o.token !== undefined && o.body.op === 'cancel-observe' ? { token: o.token } : {}),
+    ...(req.payload ? { payload: Buffer.from(req.payload).toString('base64') } : {}),
+    ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
+  };
 }

@@ -20,8 +20,8 @@ export const commandEnv = z.object({
   COMMAND_AWAKE_WINDOW_MS: envInt(20_000, 0, 3_600_000),
   /** Upper bound of the in-request wait for a result (timeoutMs beyond this answers 202). */
   COMMAND_MAX_WAIT_MS: envInt(60_000, 100, 600_000),
-  /** Polling period of the Redis operation state while waiting (result consumed by another replica). */
-  COMMAND_POLL_MS: envInt(250, 20, 5000),
+  /** How long a gateway's heartbeat (`dmp:gw:{id}`) seen present or absent is trusted before it is read again. */
+  COMMAND_GATEWAY_CACHE_MS: envInt(1000, 0, 60_000),
   /** Partitions of the consumed topics handled at the same time (order is kept per partition = per device). */
   COMMAND_CONSUMER_CONCURRENCY: envInt(12, 1, 64),
 });

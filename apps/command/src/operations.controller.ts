@@ -38,7 +38,11 @@ class OperationRequestDto {
   @ApiPropertyOptional({ description: "execute arguments, e.g. 0='v',1" }) args?: string;
   @ApiPropertyOptional({ type: AttributesDto }) attributes?: AttributesDto;
   @ApiPropertyOptional({ default: 10000, description: 'Wait this long for the answer (200), else 202' }) timeoutMs?: number;
-  @ApiPropertyOptional({ default: false, description: 'Queue when the device is offline / not answering' }) queue?: boolean;
+  @ApiPropertyOptional({
+    description:
+      'true: queue when the device is offline / not answering. Not given: refused (409) when offline; queued (202, reason gateway-unavailable) when the gateway that owns the device vanished. false: refused (409) in both cases',
+  })
+  queue?: boolean;
   @ApiPropertyOptional({ description: 'Life of a queued command, ms' }) expiresInMs?: number;
   @ApiPropertyOptional({ description: 'cancel-observe: observation token (hex)' }) token?: string;
 }
@@ -54,6 +58,7 @@ class OperationDto {
   @ApiPropertyOptional() contentFormat?: number;
   @ApiPropertyOptional({ description: 'Observation token (observe)' }) token?: string;
   @ApiPropertyOptional() error?: string;
+  @ApiPropertyOptional({ enum: ['device-offline', 'device-asleep', 'gateway-unavailable'], description: 'Why it was queued' }) reason?: string;
   @ApiProperty() createdAt!: number;
   @ApiProperty() updatedAt!: number;
   @ApiPropertyOptional() expiresAt?: number;
@@ -79,7 +84,10 @@ function epiOf(epi: string): string {
 }
 
 function fail(e: unknown): never {
-  if (e instanceof HttpFailure) throw new HttpException({ statusCode: e.status, error: e.status === 404 ? 'Not Found' : e.status === 409 ? 'Conflict' : 'Bad Request', message: e.message }, e.status);
+  if (e instanceof HttpFailure) {
+    const error = e.status === 404 ? 'Not Found' : e.status === 409 ? 'Conflict' : e.status === 429 ? 'Too Many Requests' : 'Bad Request';
+    throw new HttpException({ statusCode: e.status, error, message: e.message, ...(e.reason !== undefined ? { reason: e.reason } : {}) }, e.status);
+  }
   throw e;
 }
 
@@ -96,7 +104,7 @@ export class OperationsController {
   @ApiAcceptedResponse({ type: OperationDto, description: 'Queued or sent, no answer yet: poll GET /operations/{id}' })
   @ApiBadRequestResponse({ description: 'Malformed body, or an operation the object model forbids' })
   @ApiNotFoundResponse({ description: 'Unknown EPI' })
-  @ApiConflictResponse({ description: 'Device offline and queue false' })
+  @ApiConflictResponse({ description: 'Device offline and queue not true, or its gateway vanished and queue false (`reason`)' })
   async run(@Param('epi') epi: string, @Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<OperationView> {
     const parsed = OperationBody.safeParse(body);
     if (!parsed.success) {

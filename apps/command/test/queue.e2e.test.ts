@@ -130,6 +130,24 @@ describe('queue mode (command service + gateway + aiocoap device)', () => {
     await call(cmd.url, 'DELETE', `/operations/${r.body.id}`);
   });
 
+  it('offline: a queued command keeps the LwM2M version of the last registration (1.1 → SenML CBOR), not the TLV default', async () => {
+    const v11 = testImei();
+    const coap = (args: string[]) =>
+      new Promise<string>((resolve) => execFile(peers.coapClient, ['-B', '3', ...args], { timeout: 8000 }, (_e, out, err) => resolve(`${out}${err}`)));
+    await coap(['-m', 'post', '-t', '40', '-e', '</3/0>', `coap://127.0.0.1:${gw.coapPort}/rd?ep=urn:imei:${v11}&lt=300&lwm2m=1.1&b=U`]);
+    // written by the command service from the `registered` event
+    await waitUntil('dmp:ver written', async () => (await redis.get(`dmp:ver:${v11}`)) === '1.1', 10000);
+    await coap(['-m', 'delete', `coap://127.0.0.1:${gw.coapPort}/rd/${v11}`]);
+    await waitUntil('registration gone', async () => (await redis.exists(`dmp:reg:${v11}`)) === 0, 10000);
+    const r = await post(cmd.url, `/devices/${v11}/operations`, { op: 'read', path: '/3/0', queue: true });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ status: 'QUEUED', reason: 'device-offline' });
+    const queuedCmd = JSON.parse((await redis.hget(`dmp:op:${r.body.id}`, 'cmd')) ?? '{}') as { accept?: number };
+    expect(queuedCmd.accept).toBe(112);
+    await call(cmd.url, 'DELETE', `/operations/${r.body.id}`);
+    await redis.del(`dmp:ver:${v11}`, `dmp:known:${v11}`);
+  });
+
   it('unknown EPI → 404', async () => {
     expect((await post(cmd.url, `/devices/${testImei()}/operations`, { op: 'read', path: '/3/0', queue: true })).status).toBe(404);
   });

@@ -79,6 +79,8 @@ export interface GatewayProcess {
   id: string;
   coapPort: number;
   stop(): Promise<unknown>;
+  /** Ends the process at once (SIGKILL: no graceful shutdown, the heartbeat key is left to expire). */
+  kill(): Promise<unknown>;
 }
 
 /** Starts a real apps/coap-gateway process on an ephemeral UDP port. */
@@ -115,7 +117,22 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
       if (child.exitCode === null) child.kill('SIGTERM');
       return exitOf(child);
     },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      return exitOf(child);
+    },
   };
+}
+
+/** Sum of a Prometheus series over its label sets matching `labels` (e.g. `op="read",status="SUCCESS"`). */
+export async function metricSum(base: string, name: string, labels: string[] = []): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labels.every((l) => line.includes(l))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
 
 /** Data events (dmp.data.v1) from now on, in a group of its own. */
