@@ -167,6 +167,20 @@ describe('engine: registration lifecycle (wire bytes)', () => {
     expect(s.engine.stats.counts.updateFailed).toBe(1);
   });
 
+  it('sends LwM2M Send (POST /dp, SenML CBOR) every send interval, not just once', async () => {
+    const s = await registered({ sendIntervalS: 5, lifetimeS: 3600 });
+    const sends = () => s.transport.sent.map((x) => decode(x.bytes)).filter((m) => m.uriPath.join('/') === 'dp');
+    for (let i = 1; i <= 3; i++) {
+      s.advance(5010, 10);
+      const all = sends();
+      expect(all.length).toBe(i);
+      const m = all[all.length - 1]!;
+      expect(m.contentFormat).toBe(ContentFormat.SENML_CBOR);
+      s.reply(s.last().slot, m, CoapCode.CHANGED);
+    }
+    expect(s.engine.stats.counts.sendsSent).toBe(3);
+  });
+
   it('storm: every registered UE re-registers at once and the storm is measured apart', async () => {
     const s = await registered();
     const storm = s.engine.storm();

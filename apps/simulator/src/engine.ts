@@ -665,6 +665,10 @@ export class Engine {
         this.retire(ue);
         this.releaseSlot(ue);
         return;
+      case OP_SEND:
+        // periodic: the next Send one interval after this one ended (answered or not)
+        if (this.state[ue] === UeState.REGISTERED) this.wheel.set(ue * KINDS + T_SEND, now + this.opts.sendIntervalS * 1000);
+        break;
       default:
         break;
     }

@@ -1,3 +1,4 @@
+import { serializeSenmlCbor } from '@dmp/lwm2m';
 /** Small test doubles for the engine specs (the real model lives in src/device/). */
 import type { DeviceModel, DeviceRequest, DeviceResponse, IdentityFactory, UeIdentity } from '../device/types';
 import type { Clock } from '../scheduler';
@@ -25,7 +26,11 @@ export class FakeModel implements DeviceModel {
     return { code: 0x84 };
   }
   observeValue(_index: number, path: string, contentFormat: number, now: number) {
-    return path === '/3/0/13' ? { contentFormat, payload: Buffer.from(String(Math.floor(now / 1000))) } : undefined;
+    if (path !== '/3/0/13') return undefined;
+    const secs = Math.floor(now / 1000);
+    // SenML CBOR for LwM2M Send, text otherwise
+    if (contentFormat === 112) return { contentFormat, payload: serializeSenmlCbor([{ n: path, v: secs }]) };
+    return { contentFormat, payload: Buffer.from(String(secs)) };
   }
   attributes() {
     return {};
