@@ -181,6 +181,26 @@ describe('engine: registration lifecycle (wire bytes)', () => {
     expect(s.engine.stats.counts.sendsSent).toBe(3);
   });
 
+  it('de-registers at the given rate without walking never-started UEs at that rate (stop during ramp-up)', async () => {
+    const s = setup({ ues: 1000 });
+    void s.engine.ramp(1);
+    s.advance(10);
+    const { m, slot } = s.last();
+    s.reply(slot, m, CoapCode.CREATED, locationPathOptions('rd/abc'));
+    s.engine.stopRamp();
+    let done = false;
+    void s.engine.deregisterAll(10).then(() => (done = true));
+    s.advance(20);
+    const d = s.last();
+    expect(d.m.code).toBe(CoapCode.DELETE);
+    s.reply(d.slot, d.m, CoapCode.DELETED);
+    s.advance(20);
+    await Promise.resolve();
+    // 999 UEs never started: retired at once, not at 10/s (which would take 100 s)
+    expect(done).toBe(true);
+    expect(s.engine.stats.counts.deregisterOk).toBe(1);
+  });
+
   it('storm: every registered UE re-registers at once and the storm is measured apart', async () => {
     const s = await registered();
     const storm = s.engine.storm();

@@ -186,6 +186,8 @@ export class Engine {
   private deregRate = 0;
   private deregStartAt = 0;
   private deregPending = 0;
+  /** De-registers sent since deregisterAll (the rate limit counts messages, not UEs walked). */
+  private deregSent = 0;
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
   constructor(
@@ -284,6 +286,7 @@ export class Engine {
   deregisterAll(rate: number): Promise<void> {
     this.rampRate = 0;
     this.deregCursor = 0;
+    this.deregSent = 0;
     this.deregRate = rate;
     this.deregStartAt = this.clock.now();
     this.advanceDeregistration(this.deregStartAt);
@@ -318,24 +321,25 @@ export class Engine {
   }
 
   private advanceDeregistration(now: number): void {
-    const allowed = this.deregRate > 0 ? Math.floor(((now - this.deregStartAt) / 1000) * this.deregRate) + 1 : this.n;
-    let sent = 0;
-    while (this.deregCursor < this.n && sent < allowed) {
-      const ue = this.deregCursor++;
-      const st = this.state[ue];
+    // UEs that never registered are retired at once; only DELETEs are paced by the rate
+    const allowed = this.deregRate > 0 ? Math.floor(((now - this.deregStartAt) / 1000) * this.deregRate) + 1 : Infinity;
+    while (this.deregCursor < this.n) {
+      const ue = this.deregCursor;
+      const needsDelete = this.state[ue] === UeState.REGISTERED || this.locations[ue] !== undefined || this.pending[ue] !== 0;
+      if (needsDelete && this.deregSent >= allowed) break;
+      this.deregCursor++;
       this.wheel.cancel(ue * KINDS + T_LIFE);
       this.wheel.cancel(ue * KINDS + T_SEND);
       this.want[ue] = 0;
-      if (st === UeState.REGISTERED || this.locations[ue] !== undefined || this.pending[ue] !== 0) {
+      if (needsDelete) {
         this.flags[ue]! |= F_DEREG_COUNTED;
         this.deregPending++;
         this.want[ue] = W_DEREGISTER;
         this.pump(ue);
-        sent++;
+        this.deregSent++;
       } else {
         this.retire(ue);
       }
-      if (this.deregRate > 0 && this.deregCursor >= allowed) break;
     }
   }
 

@@ -399,6 +399,11 @@ export function runWorker(): void {
   // Ctrl-C reaches the whole process group: the parent decides, the worker only winds down.
   process.on('SIGINT', () => abort.abort());
   process.on('SIGTERM', () => abort.abort());
+  // the parent quit at once (second Ctrl-C, crash): so do we, without writing to a closed channel
+  process.on('disconnect', () => process.exit(process.exitCode ?? 130));
+  const send = (msg: WorkerMessage, done?: () => void) => {
+    if (process.connected) process.send?.(msg, undefined, {}, () => done?.());
+  };
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'stop') abort.abort();
     if (m.type !== 'run') return;
@@ -407,11 +412,11 @@ export function runWorker(): void {
       signal: abort.signal,
       onStart: (l) => (live = l),
       onTick: (tick) => {
-        if (live) process.send?.({ type: 'tick', tick, stats: live.stats.snapshot() } satisfies WorkerMessage);
+        if (live) send({ type: 'tick', tick, stats: live.stats.snapshot() });
       },
     })
       .then((result) => {
-        process.send?.({ type: 'result', result } satisfies WorkerMessage, () => process.disconnect());
+        send({ type: 'result', result }, () => process.disconnect());
       })
       .catch((e: unknown) => {
         process.stderr.write(`simulator worker ${m.config.processIndex} failed: ${e instanceof Error ? e.stack : String(e)}\n`);
