@@ -399,8 +399,12 @@ export function runWorker(): void {
   // Ctrl-C reaches the whole process group: the parent decides, the worker only winds down.
   process.on('SIGINT', () => abort.abort());
   process.on('SIGTERM', () => abort.abort());
-  // the parent quit at once (second Ctrl-C, crash): so do we, without writing to a closed channel
-  process.on('disconnect', () => process.exit(process.exitCode ?? 130));
+  // the parent quit at once (second Ctrl-C, crash): so do we, without writing to a closed
+  // channel; after our result was sent, the disconnect is ours and the process ends by itself
+  let finished = false;
+  process.on('disconnect', () => {
+    if (!finished) process.exit(130);
+  });
   const send = (msg: WorkerMessage, done?: () => void) => {
     if (process.connected) process.send?.(msg, undefined, {}, () => done?.());
   };
@@ -416,11 +420,13 @@ export function runWorker(): void {
       },
     })
       .then((result) => {
+        finished = true;
         send({ type: 'result', result }, () => process.disconnect());
       })
       .catch((e: unknown) => {
         process.stderr.write(`simulator worker ${m.config.processIndex} failed: ${e instanceof Error ? e.stack : String(e)}\n`);
         process.exitCode = 1;
+        finished = true;
         process.disconnect();
       });
   });
