@@ -20,6 +20,8 @@ const APPS = fs
   .readdirSync(path.join(ROOT, 'apps'))
   .filter((a) => fs.existsSync(path.join(ROOT, 'apps', a, 'src', 'main.ts')))
   .sort();
+/** Apps that are tools run on demand (compose profile `tools`), not platform services. */
+const TOOLS = ['simulator'];
 
 /** Dockerfile instructions, continuation lines joined, comments dropped. */
 function instructions(text: string): { op: string; args: string }[] {
@@ -156,7 +158,7 @@ describe('deploy/docker-compose.yml', () => {
       expect(s!.build.dockerfile).toBe('deploy/docker/Dockerfile');
       expect(s!.build.args.APP).toBe(app);
       // apps that do not exist yet stay out of a plain `up`
-      expect([app, s!.profiles ?? []]).toEqual([app, APPS.includes(app) ? [] : ['planned']]);
+      expect([app, s!.profiles ?? []]).toEqual([app, TOOLS.includes(app) ? ['tools'] : APPS.includes(app) ? [] : ['planned']]);
     }
   });
 
