@@ -3,7 +3,8 @@
 // Update, TLV / SenML / LwM2M JSON encoding, Discover, Observe) is Leshan's own code; this file
 // only wires a NoSec Security + Server + Device instance and a bounded run time. Leshan's
 // library Device serves resources 0, 1, 2, 11, 14, 15, 16; like Leshan's own demo client
-// (MyDevice) we add Battery Level (9), Memory Free (10) and a ticking Current Time (13).
+// (MyDevice) we add Battery Level (9), Memory Free (10) and a ticking Current Time (13), and
+// Reboot (4) restarts the client (the library answers 5.00): it registers again.
 //
 // Run as a single-file Java program (Java 11+, no javac step):
 //   java -cp "$HOME/.cache/dmp/leshan-client-2.0.0-M15/lib/*" test/interop/LeshanInteropClient.java \
@@ -46,6 +47,8 @@ import org.eclipse.leshan.core.model.ObjectLoader;
 import org.eclipse.leshan.core.model.ObjectModel;
 import org.eclipse.leshan.core.model.StaticModel;
 import org.eclipse.leshan.core.request.BindingMode;
+import org.eclipse.leshan.core.request.argument.Arguments;
+import org.eclipse.leshan.core.response.ExecuteResponse;
 import org.eclipse.leshan.core.response.ReadResponse;
 
 public class LeshanInteropClient {
@@ -67,6 +70,28 @@ public class LeshanInteropClient {
                 case 13: return ReadResponse.success(13, new Date());
                 default: return super.read(server, resourceId);
             }
+        }
+
+        /** What Reboot (/3/0/4) does; set once the client exists. */
+        volatile Runnable onReboot;
+
+        @Override
+        public ExecuteResponse execute(LwM2mServer server, int resourceId, Arguments arguments) {
+            // The library Device answers Reboot with 5.00 "not implemented"; like a real device we
+            // acknowledge, then restart the client: it registers again (a new Register, not an Update).
+            if (resourceId == 4 && onReboot != null) {
+                Runnable r = onReboot;
+                new Thread(() -> {
+                    try {
+                        Thread.sleep(500);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    r.run();
+                }, "reboot").start();
+                return ExecuteResponse.success();
+            }
+            return super.execute(server, resourceId, arguments);
         }
 
         @Override
@@ -133,7 +158,7 @@ public class LeshanInteropClient {
             init.setInstancesForObject(LwM2mId.SECURITY, Security.noSec(url, 123));
             init.setInstancesForObject(LwM2mId.SERVER, new Server(123, lifetime, EnumSet.of(BindingMode.U), false, BindingMode.U));
         }
-        Device device = new InteropDevice("Eclipse Leshan", "leshan-client-cf 2.0.0-M15", "DMP-INTEROP-0001");
+        InteropDevice device = new InteropDevice("Eclipse Leshan", "leshan-client-cf 2.0.0-M15", "DMP-INTEROP-0001");
         init.setInstancesForObject(LwM2mId.DEVICE, device);
 
         CaliforniumClientEndpointsProvider.Builder ep = new CaliforniumClientEndpointsProvider.Builder();
@@ -143,6 +168,10 @@ public class LeshanInteropClient {
         builder.setObjects(init.createAll());
         builder.setEndpointsProviders(ep.build());
         LeshanClient client = builder.build();
+        device.onReboot = () -> {
+            client.stop(false); // no De-register: the device just went away and comes back
+            client.start();
+        };
 
         // Current Time (/3/0/13) changes every second: tell Leshan so Observe sends notifications.
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();

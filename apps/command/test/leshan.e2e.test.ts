@@ -60,11 +60,19 @@ describe('command service → gateway → Eclipse Leshan client', () => {
     expect(r.body).toMatchObject({ status: 'SUCCESS', content: offset });
   });
 
-  it('execute /1/0/8 → 2.04; execute /3/0/4 (not implemented by the library Device) → FAILED 5.00', async () => {
+  it('execute /1/0/8 → 2.04; execute /3/0/4 (reboot) → 2.04 and the client registers again', async () => {
     expect((await op({ op: 'execute', path: '/1/0/8' })).body).toMatchObject({ status: 'SUCCESS', code: '2.04' });
+    const registeredAt = await redis.hget(`dmp:reg:${imei}`, 'rt');
+    expect(registeredAt).toBeTruthy();
     const reboot = await op({ op: 'execute', path: '/3/0/4' });
     expect(reboot.status).toBe(200);
-    expect(reboot.body).toMatchObject({ status: 'FAILED', code: '5.00', error: 'not implemented' });
+    expect(reboot.body).toMatchObject({ status: 'SUCCESS', code: '2.04' });
+    // a new Register (not an Update): the registration time changes
+    await waitUntil('Leshan registered again after reboot', async () => {
+      const rt = await redis.hget(`dmp:reg:${imei}`, 'rt');
+      return rt !== null && rt !== registeredAt;
+    }, 20000);
+    expect((await op({ op: 'read', path: '/3/0/0' })).body).toMatchObject({ status: 'SUCCESS', content: 'Eclipse Leshan' });
   });
 
   it('discover /3 → link-format text', async () => {
