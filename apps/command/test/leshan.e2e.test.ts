@@ -1,12 +1,16 @@
 // The command service's HTTP API end to end: a real CoAP gateway, real Kafka and Redis, and
 // the Eclipse Leshan client library (test/interop/LeshanInteropClient.java) as the device.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { ROOT, waitUntil } from '@dmp/testing';
+import { createCassandra } from '@dmp/cassandra';
+import { ROOT, type Service, stack, startStorage, uniqueName, waitUntil } from '@dmp/testing';
 import { call, type CommandProcess, dataEvents, type GatewayProcess, peers, post, redisClient, startCommand, startGateway, testImei } from './support';
 
 let gw: GatewayProcess;
 let cmd: CommandProcess;
 let data: Awaited<ReturnType<typeof dataEvents>>;
+let storage: Service & { epiHash: (epi: string) => Buffer };
+const keyspace = uniqueName('cmdleshan').toLowerCase();
+const db = createCassandra({ contactPoints: stack.cassandraContactPoints, localDataCenter: stack.cassandraDc });
 let leshan: ChildProcess | undefined;
 let leshanOut = '';
 const redis = redisClient();
@@ -14,7 +18,9 @@ const imei = testImei();
 const op = (body: Record<string, unknown>) => post(cmd.url, `/devices/${imei}/operations`, body);
 
 beforeAll(async () => {
-  [gw, cmd, data] = await Promise.all([startGateway(), startCommand(), dataEvents(), redis.connect()]).then(([a, b, c]) => [a, b, c] as const);
+  [gw, cmd, data, storage] = await Promise.all([startGateway(), startCommand(), dataEvents(), startStorage(keyspace), redis.connect()]).then(
+    ([a, b, c, d]) => [a, b, c, d] as const,
+  );
   leshan = spawn(
     peers.java,
     ['-cp', `${peers.leshanLib}/*`, 'test/interop/LeshanInteropClient.java', '-u', `coap://127.0.0.1:${gw.coapPort}`, '-n', `urn:imei:${imei}`, '-l', '300', '-t', '110', '-b', '127.0.0.1'],
@@ -33,7 +39,9 @@ afterAll(async () => {
     leshan.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   }
-  await Promise.allSettled([gw?.stop(), cmd?.stop(), data?.close(), redis.quit()]);
+  await Promise.allSettled([gw?.stop(), cmd?.stop(), storage?.stop(), data?.close(), redis.quit()]);
+  await db.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+  await db.shutdown();
 });
 
 describe('command service → gateway → Eclipse Leshan client', () => {
@@ -81,7 +89,7 @@ describe('command service → gateway → Eclipse Leshan client', () => {
     expect(r.body.content).toEqual(expect.stringContaining('</3/0/13>'));
   });
 
-  it('write-attributes + observe /3/0/13 → data events; listed; DELETE observations cancels and they stop', async () => {
+  it('write-attributes + observe /3/0/13 → data events stored by the storage service; listed; DELETE observations cancels and they stop', async () => {
     expect((await op({ op: 'write-attributes', path: '/3/0/13', attributes: { pmin: 1, pmax: 5 } })).body).toMatchObject({ status: 'SUCCESS', code: '2.04' });
     const o = await op({ op: 'observe', path: '/3/0/13', format: 'tlv' });
     expect(o.body).toMatchObject({ status: 'SUCCESS', code: '2.05' });
@@ -93,6 +101,17 @@ describe('command service → gateway → Eclipse Leshan client', () => {
 
     const notes = () => data.items.filter((d) => d.epi === imei && d.source === 'notify' && d.path === '/3/0/13');
     await waitUntil('two notifications', async () => notes().length >= 2, 8000);
+    // … and the storage service wrote them to Cassandra (data_raw: one row per notification)
+    const day = Math.floor(Date.now() / 86_400_000);
+    await waitUntil(
+      'notifications stored by the storage service',
+      async () => {
+        const r = await db.execute(`SELECT source, path FROM ${keyspace}.data_raw WHERE epi_h = ? AND day IN (?, ?)`, [storage.epiHash(imei), day - 1, day], { prepare: true });
+        return r.rows.filter((row) => row['source'] === 'notify' && row['path'] === '/3/0/13').length >= 1 || undefined;
+      },
+      15000,
+      300,
+    );
 
     const cancel = await call<{ operations: Array<{ status: string; op: string }> }>(cmd.url, 'DELETE', `/devices/${imei}/observations`);
     expect(cancel.status).toBe(200);
