@@ -24,9 +24,8 @@
  * Cleanup: devices deregister, their `dmp:known:*` / op hashes / the gateway's command topic
  * are removed, processes are stopped.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -34,13 +33,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { CoapCode, CoapType, ContentFormat, decode, encode, OptionNumber, piggybacked, uintOption, uriPathOptions, uriQueryOptions } from '../../libs/coap/src/index';
 import { commandTopicFor } from '../../libs/contracts/src/index';
 import { createRedis, type Redis } from '../../libs/redis/src/index';
+import { luhnCheckDigit } from '../../libs/identity/src/index';
 import type { BenchOptions, BenchRow, BenchSuite } from '../lib/types';
+import { cpuSeconds, ROOT, sleep, stackEnv } from '../lib/proc';
 
 const GROUP = 'command';
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const IMEI_PREFIX = '9902';
 const DEVICE_TEXT = 'dmp-bench-device';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : NaN);
 const round = (n: number) => Math.round(n * 10) / 10;
 
@@ -58,36 +57,9 @@ const FULL: Settings = { devices: 500, maxInFlight: 2000, warmupMs: 5000, phaseM
 /** Luhn-valid 15-digit IMEI of simulated device i of this run. */
 function benchImei(run: number, i: number): string {
   const body = `${IMEI_PREFIX}${String(run).padStart(4, '0')}${String(i).padStart(6, '0')}`;
-  let sum = 0;
-  for (let k = 0; k < 14; k++) {
-    let d = body.charCodeAt(13 - k) - 48;
-    if (k % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return `${body}${(10 - (sum % 10)) % 10}`;
+  return `${body}${luhnCheckDigit(body)}`;
 }
 
-function stackEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'deploy/local/stack.mjs'), 'env'], { cwd: ROOT, encoding: 'utf8' });
-  for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-  return env;
-}
-
-/** CPU seconds (user + system, all threads) of a process. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** Sum and count of a Prometheus histogram in a service's /metrics. */
 async function histogram(url: string, name: string): Promise<{ sum: number; count: number }> {
