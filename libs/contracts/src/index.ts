@@ -5,6 +5,7 @@ export {
   CommandResult,
   commandTopicFor,
   DataEvent,
+  DataSource,
   DeadLetter,
   DeviceCommand,
   DeviceEvent,

@@ -39,6 +39,8 @@ export const DeviceEvent = z.discriminatedUnion('type', [
     lifetime: z.number().int().positive(),
     binding: z.string().optional(),
     links: z.string().max(65536).optional(),
+    /** EPN version of the registration (R-EPI-2), kept from Register whatever location the Update used. */
+    version: z.string().max(64).optional(),
   }),
   z.object({ ...Base, type: z.literal('deregistered'), gatewayId: z.string().min(1), address: Address }),
   z.object({ ...Base, type: z.literal('awake'), gatewayId: z.string().min(1), address: Address }),
@@ -104,11 +106,20 @@ const ResourceValue = z.object({
   ts: z.number().int().optional(),
 });
 
-/** Values reported by devices: notifications, read results, Send. */
+/**
+ * Where a reported value came from: a notification, a Read result, the first value of an
+ * Observe (its 2.05 answer, R-OBS-2), or a LwM2M Send.
+ */
+export const DataSource = z.enum(['notify', 'read', 'observe', 'send']);
+export type DataSource = z.infer<typeof DataSource>;
+
+/** Values reported by devices: notifications, read results, the first Observe value, Send. */
 export const DataEvent = z.object({
   ...Base,
-  source: z.enum(['notify', 'read', 'send']),
+  source: DataSource,
   path: z.string(),
+  /** EPN version of the device's registration (R-EPI-2: carried in later flows), when it has one. */
+  version: z.string().max(64).optional(),
   contentFormat: z.number().int().nonnegative(),
   observeSeq: z.number().int().nonnegative().optional(),
   values: z.array(ResourceValue).max(10000),
