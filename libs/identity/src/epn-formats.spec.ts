@@ -8,7 +8,9 @@ import {
   DEFAULT_DEVICE_PASSWORD,
   DerivedKeyCache,
   decodeBase64Strict,
+  deriveKey,
   encodeEpn,
+  encryptWithKey,
   extractAppKey,
   inspectEpn,
   parseEpn,
@@ -184,6 +186,53 @@ describe('Form A: China Mobile DM v2.x', () => {
     const r = ok(parseEpn(epn, { passwords: PASSWORDS }));
     expect(r.epi).toBe(DOC_IMEI);
     expect(r.dropped).toContainEqual({ slot: 'clear.ID1', value: IMEI2, reason: 'CONFLICT' });
+  });
+
+  describe('requireDecryption: the encrypted part authenticates the name (forgeries rejected)', () => {
+    const strict = { passwords: PASSWORDS, requireDecryption: true };
+    const five = (b64: string, id1: string, dmv: string) => `I@#@${b64}@#@${DOC_APPKEY}@#@${id1}@#@${dmv}`;
+
+    it('a genuine 5-part name passes and reports the decrypted fields', () => {
+      expect(ok(parseEpn(fivePart, strict))).toMatchObject({ source: 'decrypted', epi: DOC_IMEI, imsi: DOC_IMSI, version: 'v2.0' });
+    });
+
+    it('clear ID1 differing from the decrypted one → CLEAR_MISMATCH, no identity reported', () => {
+      const r = rejected(parseEpn(five(KAT_B64, IMEI2, 'v2.0'), strict));
+      expect(r.reason).toBe('CLEAR_MISMATCH');
+      expect(r.fields.filter((f) => f.name === 'imei')).toEqual([]);
+    });
+
+    it('clear DMv differing from the decrypted version → CLEAR_MISMATCH; an absent side is no mismatch', () => {
+      expect(rejected(parseEpn(five(KAT_B64, DOC_IMEI, 'v4.0'), strict)).reason).toBe('CLEAR_MISMATCH');
+      expect(ok(parseEpn(five(KAT_B64, DOC_IMEI, '****'), strict)).version).toBe('v2.0');
+      expect(ok(parseEpn(five(KAT_B64, '****', 'v2.0'), strict)).epi).toBe(DOC_IMEI);
+      // an update name: inner version absent, clear DMv present
+      const upd = encodeEpn({ form: 'A', terminalType: 'I', appKey: DOC_APPKEY, password: PASSWORD, parts: 3, id1: DOC_IMEI, imsi: DOC_IMSI, version: null });
+      expect(ok(parseEpn(five(upd.split('@#@')[1]!, DOC_IMEI, 'v2.0'), strict)).version).toBe('v2.0');
+    });
+
+    it('a Base64 part made with another password, or not Base64 at all → DECRYPT_FAILED', () => {
+      const other = encodeEpn({ form: 'A', terminalType: 'I', appKey: DOC_APPKEY, password: 'someone-else', parts: 3, id1: DOC_IMEI, imsi: DOC_IMSI, version: 'v2.0' });
+      expect(rejected(parseEpn(five(other.split('@#@')[1]!, DOC_IMEI, 'v2.0'), strict)).reason).toBe('DECRYPT_FAILED');
+      expect(rejected(parseEpn(five('QUJDREVGR0hJSktMTU5PUA==', DOC_IMEI, 'v2.0'), strict)).reason).toBe('DECRYPT_FAILED');
+    });
+
+    it('the default password is the AppKey password when none is configured', () => {
+      const dflt = { defaultPassword: DEFAULT_DEVICE_PASSWORD, requireDecryption: true };
+      expect(ok(parseEpn(`L@#@${KAT_B64_DEFAULT_PW}@#@${DOC_APPKEY}@#@${DOC_IMEI}@#@v2.0`, dflt))).toMatchObject({ source: 'decrypted', imsi: DOC_IMSI });
+      // made with a real password the platform does not hold: not readable with the default
+      expect(rejected(parseEpn(fivePart, dflt)).reason).toBe('DECRYPT_FAILED');
+      // a configured password wins over the default
+      expect(rejected(parseEpn(`L@#@${KAT_B64_DEFAULT_PW}@#@${DOC_APPKEY}`, { ...dflt, passwords: PASSWORDS })).reason).toBe('DECRYPT_FAILED');
+    });
+
+    it('a decrypted text that is not ID1-ID2-IMSI[-DMv] → BAD_INNER_FORMAT (3-part always, 5-part when strict)', () => {
+      // the right password, but a plaintext with six '-' fields
+      const b64 = encryptWithKey('no-fields-here-at-all-x-y', deriveKey(PASSWORD));
+      expect(rejected(parseEpn(`I@#@${b64}@#@${DOC_APPKEY}`, { passwords: PASSWORDS })).reason).toBe('BAD_INNER_FORMAT');
+      expect(rejected(parseEpn(five(b64, DOC_IMEI, 'v2.0'), strict)).reason).toBe('BAD_INNER_FORMAT');
+      expect(ok(parseEpn(five(b64, DOC_IMEI, 'v2.0'), { passwords: PASSWORDS })).source).toBe('clear');
+    });
   });
 
   it('Registration Update name: inner ID1-ID2-IMSI-**** and ID1-ID2-IMSI', () => {

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { DerivedKeyCache, encodeEpn, isValidImei, isValidVersion, parseEpn, type EpnParseResult } from './index';
 
-const REASONS = ['EMPTY', 'TOO_LONG', 'BAD_CHARSET', 'BAD_FORMAT', 'NO_VALID_ID', 'DECRYPT_FAILED', 'UNKNOWN_APPKEY'];
+const REASONS = ['EMPTY', 'TOO_LONG', 'BAD_CHARSET', 'BAD_FORMAT', 'NO_VALID_ID', 'DECRYPT_FAILED', 'UNKNOWN_APPKEY', 'BAD_INNER_FORMAT', 'CLEAR_MISMATCH'];
 const PASSWORDS = new Map([['M100000058', 'Abc12345']]);
 const cache = new DerivedKeyCache(16);
 const budget = { interruptAfterTimeLimit: 1200, numRuns: 1_000_000, markInterruptAsFailure: false };
@@ -82,6 +82,7 @@ describe('parseEpn fuzz', () => {
       fc.property(mutated, (s) => {
         wellFormed(parseEpn(s, { passwords: PASSWORDS, keyCache: cache }), s);
         wellFormed(parseEpn(s), s);
+        wellFormed(parseEpn(s, { passwords: PASSWORDS, keyCache: cache, defaultPassword: '0'.repeat(32), requireDecryption: true }), s);
       }),
       budget,
     );

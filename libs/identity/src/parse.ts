@@ -49,8 +49,12 @@ export interface ParseEpnOptions {
   /** Password to try when the lookup knows nothing of the AppKey (e.g. 32 × `0`). */
   defaultPassword?: string;
   /**
-   * Form A 5-part: reject instead of falling back to the clear ID1/DMv when the
-   * encrypted part cannot be read. Default false.
+   * Form A: the encrypted part is the only authority. The name is rejected unless it
+   * decrypts (`UNKNOWN_APPKEY`, `DECRYPT_FAILED`) to a well-formed inner string
+   * (`BAD_INNER_FORMAT`) whose ID1 and version agree with the clear ID1/DMv of the
+   * 5-part form (`CLEAR_MISMATCH`): a name that fails any of these was not made with
+   * the AppKey's password, i.e. it is forged. Default false: the 5-part form then falls
+   * back to its clear fields, and a disagreeing clear field is only dropped (`CONFLICT`).
    */
   requireDecryption?: boolean;
   /** Length cap (default 1024, at most 8192). */
@@ -355,11 +359,18 @@ function parseFormA(epn: string, c: Collector, options: ParseEpnOptions): EpnPar
   }
   const inner = splitInner(dec.plaintext);
   if (!inner) {
-    if (strict) {
-      return c.reject('BAD_FORMAT', 'decrypted part is not ID1-ID2-IMSI[-DMv]', epn, 'A');
-    }
+    if (strict) return c.reject('BAD_INNER_FORMAT', 'decrypted part is not ID1-ID2-IMSI[-DMv]', epn, 'A');
     c.drop('B64', b64, 'BAD_INNER_FORMAT');
     return useClear();
+  }
+  if (fivePart && options.requireDecryption === true) {
+    // checked before any field is taken: a forged name reports no identity at all
+    const innerId1 = inner[0] ?? '';
+    const innerVersion = inner[3] ?? '';
+    if (!isAbsent(id1) && id1 !== innerId1) return c.reject('CLEAR_MISMATCH', 'clear ID1 differs from the encrypted one', epn, 'A');
+    if (!isAbsent(dmv) && !isAbsent(innerVersion) && dmv !== innerVersion) {
+      return c.reject('CLEAR_MISMATCH', 'clear DMv differs from the encrypted one', epn, 'A');
+    }
   }
   c.inner(inner, 'inner.');
   if (fivePart) {

@@ -95,7 +95,11 @@ export type EpnRejectReason =
   /** Form A: the encrypted part did not decrypt (3-part form, or `requireDecryption`). */
   | 'DECRYPT_FAILED'
   /** Form A: no password known for the AppKey (3-part form, or `requireDecryption`). */
-  | 'UNKNOWN_APPKEY';
+  | 'UNKNOWN_APPKEY'
+  /** Form A: the decrypted text is not `ID1-ID2-IMSI[-DMv]` (3-part form, or `requireDecryption`). */
+  | 'BAD_INNER_FORMAT'
+  /** Form A 5-part with `requireDecryption`: the clear ID1 or DMv differs from the decrypted one. */
+  | 'CLEAR_MISMATCH';
 
 /** Successful parse: an EPI was derived. */
 export interface EpnIdentity {
