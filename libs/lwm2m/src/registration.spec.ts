@@ -58,6 +58,48 @@ describe('spec §8.3.2 table 8-9 Update (R-UPD-1)', () => {
     expect(reason(() => parseUpdateQuery(['lt=x']))).toBe('INVALID_LIFETIME');
     expect(reason(() => parseUpdateQuery(['ep=x']))).toBe('INVALID_QUERY');
   });
+  it('China Mobile DM `epi=` update name, alone or beside lt=, kept verbatim (Base64 `=` included)', () => {
+    const name = 'I@#@NnikHz6yCfpa3RzauDe8oXnIXKD4YtFbvDir+/dt7sX0JsowNQO7CQdafpwy2I5E@#@M100000058';
+    expect(parseUpdateQuery([`epi=${name}`])).toEqual({ updateName: name });
+    expect(parseUpdateQuery(['lt=300', `epi=${name}==`])).toEqual({ lifetime: 300, updateName: `${name}==` });
+    expect(parseUpdateQuery(`lt=60&epi=866327040830317-****-460041995401123`)).toEqual({ lifetime: 60, updateName: '866327040830317-****-460041995401123' });
+  });
+  it('rejects an empty, overlong, repeated or control-character `epi=`', () => {
+    expect(reason(() => parseUpdateQuery(['epi=']))).toBe('MISSING_ENDPOINT');
+    expect(reason(() => parseUpdateQuery(['epi']))).toBe('MISSING_ENDPOINT');
+    expect(reason(() => parseUpdateQuery([`epi=${'x'.repeat(256)}`]))).toBe('INVALID_ENDPOINT');
+    expect(reason(() => parseUpdateQuery(['epi=a\u0001b']))).toBe('INVALID_ENDPOINT');
+    expect(reason(() => parseUpdateQuery(['epi=a', 'epi=b']))).toBe('INVALID_QUERY');
+  });
+  it('property: any Update query built from valid parameters parses back to them', () => {
+    const params = fc.record(
+      {
+        lifetime: fc.integer({ min: 1, max: 0xffffffff }),
+        binding: fc.constantFrom('U', 'UQ', 'S', 'SQ', 'US', 'UQS' as const),
+        sms: fc.stringMatching(/^\+?[0-9]{1,20}$/),
+        queueMode: fc.constant(true),
+        lwm2mVersion: fc.constantFrom('1.0', '1.1', '1.2' as const),
+        updateName: fc.stringMatching(/^[!-~]{1,255}$/),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(params, fc.boolean(), fc.boolean(), (p, asString, reversed) => {
+        const parts: string[] = [];
+        if (p.lifetime !== undefined) parts.push(`lt=${p.lifetime}`);
+        if (p.binding !== undefined) parts.push(`b=${p.binding}`);
+        if (p.sms !== undefined) parts.push(`sms=${p.sms}`);
+        if (p.queueMode) parts.push('Q');
+        if (p.lwm2mVersion !== undefined) parts.push(`lwm2m=${p.lwm2mVersion}`);
+        if (p.updateName !== undefined) parts.push(`epi=${p.updateName}`);
+        // the one-string form splits on '&': only names without it survive that form
+        const useString = asString && !parts.some((x) => x.includes('&'));
+        if (reversed) parts.reverse();
+        expect(parseUpdateQuery(useString ? parts.join('&') : parts)).toEqual(p);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('spec §8.2.1 table 8-5 Bootstrap-Request /bs?ep= (R-BS-1)', () => {

@@ -65,11 +65,11 @@ function parseVersion(v: string | undefined): Lwm2mVersion {
   return v as Lwm2mVersion;
 }
 
-function parseEndpoint(v: string | undefined): string {
-  if (v === undefined || v === '') throw new RegistrationError('MISSING_ENDPOINT', 'ep is required');
-  if (v.length > MAX_ENDPOINT_LENGTH) throw new RegistrationError('INVALID_ENDPOINT', `ep longer than ${MAX_ENDPOINT_LENGTH}`);
+function parseEndpoint(v: string | undefined, name = 'ep'): string {
+  if (v === undefined || v === '') throw new RegistrationError('MISSING_ENDPOINT', `${name} is required`);
+  if (v.length > MAX_ENDPOINT_LENGTH) throw new RegistrationError('INVALID_ENDPOINT', `${name} longer than ${MAX_ENDPOINT_LENGTH}`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new RegistrationError('INVALID_ENDPOINT', 'ep contains control characters');
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new RegistrationError('INVALID_ENDPOINT', `${name} contains control characters`);
   return v;
 }
 
@@ -122,15 +122,24 @@ export interface UpdateParams {
   queueMode?: boolean;
   /** Spec table 8-9 lists `lwm2m` as optional in Update too. */
   lwm2mVersion?: Lwm2mVersion;
+  /**
+   * China Mobile DM `epi=` query: the device's "update name", built like its Register
+   * endpoint name (epn-formats.md, Form A). Not the spec's EPI despite the name: the
+   * caller derives the EPI from it and compares it with the registration's.
+   */
+  updateName?: string;
 }
 
-/** Update `/rd/{location}?lt=&b=&sms=&Q` query (all optional, R-UPD-1). */
+const UPDATE_KNOWN = new Set(['lt', 'b', 'sms', 'Q', 'lwm2m', 'epi']);
+
+/** Update `/rd/{location}?lt=&b=&sms=&Q&epi=` query (all optional, R-UPD-1; `epi` is China Mobile DM's update name). */
 export function parseUpdateQuery(query: QueryInput): UpdateParams {
   const q = parseQuery(query);
   const out: UpdateParams = {};
   for (const k of q.keys()) {
-    if (!['lt', 'b', 'sms', 'Q', 'lwm2m'].includes(k)) throw new RegistrationError('INVALID_QUERY', `unexpected Update parameter "${k}"`);
+    if (!UPDATE_KNOWN.has(k)) throw new RegistrationError('INVALID_QUERY', `unexpected Update parameter "${k}"`);
   }
+  if (q.has('epi')) out.updateName = parseEndpoint(q.get('epi'), 'epi');
   if (q.has('lt')) out.lifetime = parseLifetime(q.get('lt'));
   if (q.has('b')) out.binding = parseBinding(q.get('b'));
   if (q.has('sms')) out.sms = parseSms(q.get('sms'));
