@@ -81,6 +81,35 @@ describe('RowBuilder', () => {
     expect(a.latest).toBe(false);
   });
 
+  it('carries the EPN version (R-EPI-2) to every value row and the raw row; absent stays undefined', () => {
+    const raw = Buffer.from('p').toString('base64');
+    const values = [
+      { path: '/3/0/9', type: 'integer' as const, value: 80 },
+      { path: '/4/0/4/0', type: 'string' as const, value: '10.20.30.40' }, // sensitive: still carries the version
+    ];
+    const withV = b.build(event(values, { version: 'v2.0', raw }));
+    expect(withV.values.map((r) => r.version)).toEqual(['v2.0', 'v2.0']);
+    expect(withV.raw!.version).toBe('v2.0');
+    const without = b.build(event(values, { raw }));
+    expect(without.values.map((r) => r.version)).toEqual([undefined, undefined]);
+    expect(without.raw!.version).toBeUndefined();
+    // the version is not part of any key: the same event with or without it lands on the same rows
+    const ev = event(values, { raw });
+    const a = b.build({ ...ev, version: 'v2.0' });
+    const c = b.build(ev);
+    const key = (r: { epiH: Buffer; bucket: number; day: number; ts: number; path: string; eventId: string; idx: number }) => [r.epiH, r.bucket, r.day, r.ts, r.path, r.eventId, r.idx];
+    expect(a.values.map(key)).toEqual(c.values.map(key));
+    expect([a.raw!.epiH, a.raw!.day, a.raw!.ts, a.raw!.eventId]).toEqual([c.raw!.epiH, c.raw!.day, c.raw!.ts, c.raw!.eventId]);
+  });
+
+  it.each(['notify', 'read', 'observe', 'send'] as const)('builds value and raw rows for source %s', (source) => {
+    const raw = Buffer.from('p').toString('base64');
+    const { values, raw: r } = b.build(event([{ path: '/3/0/9', type: 'integer', value: 80 }], { source, version: 'v2.0', raw, observeSeq: source === 'observe' ? 0 : undefined }));
+    expect(values).toHaveLength(1);
+    expect(values[0]).toMatchObject({ source, version: 'v2.0', path: '/3/0/9', value: '80', abnormal: false, latest: true });
+    expect(r).toMatchObject({ source, version: 'v2.0', path: '/3/0', observeSeq: source === 'observe' ? 0 : undefined });
+  });
+
   it('orders latest writes by value time, then by position in the event', () => {
     expect(writeTime({ ts: 2, idx: 0 })).toBeGreaterThan(writeTime({ ts: 1, idx: 5 }));
     expect(writeTime({ ts: 1, idx: 1 })).toBeGreaterThan(writeTime({ ts: 1, idx: 0 }));

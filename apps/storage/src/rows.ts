@@ -1,4 +1,4 @@
-import type { DataEvent } from '@dmp/contracts';
+import type { DataEvent, DataSource } from '@dmp/contracts';
 import type { ModelProvider } from '@dmp/lwm2m';
 import type { FieldCipher } from './crypto';
 import { type AbnormalCode, checkValue, formatReason, type TimeLimits } from './validate';
@@ -14,7 +14,9 @@ export interface ValueRow {
   path: string;
   eventId: string;
   idx: number;
-  source: string;
+  source: DataSource;
+  /** EPN version of the device's registration (R-EPI-2), when the event carried one. */
+  version: string | undefined;
   type: string;
   value: string | undefined;
   num: number | undefined;
@@ -35,7 +37,9 @@ export interface RawRow {
   day: number;
   ts: number;
   eventId: string;
-  source: string;
+  source: DataSource;
+  /** EPN version of the device's registration (R-EPI-2), when the event carried one. */
+  version: string | undefined;
   path: string;
   contentFormat: number;
   observeSeq: number | undefined;
@@ -130,6 +134,7 @@ export class RowBuilder {
         eventId: ev.eventId,
         idx,
         source: ev.source,
+        version: ev.version,
         type: v.type,
         value: sensitive ? undefined : text,
         num: !sensitive && typeof v.value === 'number' && Number.isFinite(v.value) ? v.value : undefined,
@@ -153,6 +158,7 @@ export class RowBuilder {
         ts: clampTime(ev.ts),
         eventId: ev.eventId,
         source: ev.source,
+        version: ev.version,
         path: ev.path,
         contentFormat: ev.contentFormat,
         observeSeq: ev.observeSeq,

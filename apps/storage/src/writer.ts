@@ -64,20 +64,20 @@ export class StorageWriter {
     this.sem = new Semaphore(opts.concurrency);
     const ks = opts.keyspace;
     this.history =
-      `INSERT INTO ${ks}.data_history (epi_h, bucket, day, ts, path, event_id, idx, source, type, value, num, value_enc, value_h, key_id, epi_enc, abnormal, reason, received_at) ` +
-      'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
+      `INSERT INTO ${ks}.data_history (epi_h, bucket, day, ts, path, event_id, idx, source, version, type, value, num, value_enc, value_h, key_id, epi_enc, abnormal, reason, received_at) ` +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
     this.latest =
-      `INSERT INTO ${ks}.data_latest (epi_h, bucket, path, ts, event_id, source, type, value, num, value_enc, value_h, key_id, epi_enc, abnormal, reason, received_at) ` +
-      'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?';
+      `INSERT INTO ${ks}.data_latest (epi_h, bucket, path, ts, event_id, source, version, type, value, num, value_enc, value_h, key_id, epi_enc, abnormal, reason, received_at) ` +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?';
     this.raw =
-      `INSERT INTO ${ks}.data_raw (epi_h, day, ts, event_id, source, path, content_format, observe_seq, raw, raw_encrypted, key_id, epi_enc) ` +
-      'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
+      `INSERT INTO ${ks}.data_raw (epi_h, day, ts, event_id, source, version, path, content_format, observe_seq, raw, raw_encrypted, key_id, epi_enc) ` +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
   }
 
-  /** Fails fast when the schema (migration 0003) is missing. */
+  /** Fails fast when the schema (migrations 0003 and 0004) is missing. */
   async check(): Promise<void> {
     for (const t of ['data_history', 'data_latest', 'data_raw']) {
-      await this.client.execute(`SELECT epi_h FROM ${this.opts.keyspace}.${t} LIMIT 1`, [], { prepare: true });
+      await this.client.execute(`SELECT epi_h, version FROM ${this.opts.keyspace}.${t} LIMIT 1`, [], { prepare: true });
     }
   }
 
@@ -96,7 +96,7 @@ export class StorageWriter {
       const hk = `h${r.epiH.toString('hex')}:${r.bucket}:${r.day}`;
       add(hk, {
         query: this.history,
-        params: [r.epiH, r.bucket, r.day, r.ts, r.path, r.eventId, r.idx, r.source, r.type, opt(r.value), opt(r.num), opt(r.valueEnc), opt(r.valueH), r.keyId, r.epiEnc, r.abnormal, opt(r.reason), r.receivedAt, historyTtlS],
+        params: [r.epiH, r.bucket, r.day, r.ts, r.path, r.eventId, r.idx, r.source, opt(r.version), r.type, opt(r.value), opt(r.num), opt(r.valueEnc), opt(r.valueH), r.keyId, r.epiEnc, r.abnormal, opt(r.reason), r.receivedAt, historyTtlS],
       });
       if (!r.latest) continue;
       const lk = `${r.epiH.toString('hex')}:${r.bucket}:${r.path}`;
@@ -108,14 +108,14 @@ export class StorageWriter {
       for (const r of rows) {
         add(`l${r.epiH.toString('hex')}:${r.bucket}`, {
           query: this.latest,
-          params: [r.epiH, r.bucket, r.path, r.ts, r.eventId, r.source, r.type, orNull(r.value), orNull(r.num), orNull(r.valueEnc), orNull(r.valueH), r.keyId, r.epiEnc, r.abnormal, orNull(r.reason), r.receivedAt, latestTtlS, cassandraTypes.Long.fromNumber(writeTime(r))],
+          params: [r.epiH, r.bucket, r.path, r.ts, r.eventId, r.source, orNull(r.version), r.type, orNull(r.value), orNull(r.num), orNull(r.valueEnc), orNull(r.valueH), r.keyId, r.epiEnc, r.abnormal, orNull(r.reason), r.receivedAt, latestTtlS, cassandraTypes.Long.fromNumber(writeTime(r))],
         });
       }
     }
     for (const r of raws) {
       add(`r${r.epiH.toString('hex')}:${r.day}`, {
         query: this.raw,
-        params: [r.epiH, r.day, r.ts, r.eventId, r.source, r.path, r.contentFormat, opt(r.observeSeq === undefined ? undefined : cassandraTypes.Long.fromNumber(r.observeSeq)), r.raw, r.rawEncrypted, r.keyId, r.epiEnc, rawTtlS],
+        params: [r.epiH, r.day, r.ts, r.eventId, r.source, opt(r.version), r.path, r.contentFormat, opt(r.observeSeq === undefined ? undefined : cassandraTypes.Long.fromNumber(r.observeSeq)), r.raw, r.rawEncrypted, r.keyId, r.epiEnc, rawTtlS],
       });
     }
 

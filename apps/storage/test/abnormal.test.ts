@@ -1,5 +1,6 @@
 // Abnormal values are stored flagged with their reason (R-OPS-3); identities and payloads
-// are encrypted at rest (R-SEC-6); poison messages go to the dead-letter topic and are counted.
+// are encrypted at rest (R-SEC-6); poison messages go to the dead-letter topic and are counted;
+// the EPN version (R-EPI-2) and the source (here the first value of an Observe) are stored.
 import { randomUUID } from 'node:crypto';
 import { type DeadLetter, decodeMessage, Topics } from '@dmp/contracts';
 import { waitUntil } from '@dmp/testing';
@@ -81,6 +82,31 @@ describe('storage: abnormal data, encryption at rest, poison messages (real Kafk
       const got = await Promise.all(['type-mismatch', 'out-of-range', 'unknown-resource', 'far-future-timestamp'].map(metric));
       return got.every((n) => n >= 1);
     }, 10000);
+  });
+
+  it('stores the EPN version and the source of the first Observe value in data_raw, data_history and data_latest', async () => {
+    const device = epi(3);
+    const now = Date.now();
+    const day = Math.floor(now / 86_400_000);
+    const ev = dataEvent(device, [{ path: '/3/0/9', type: 'integer', value: 77 }], {
+      ts: now,
+      source: 'observe',
+      version: 'v2.0',
+      observeSeq: 0,
+      raw: Buffer.from('first observe value').toString('base64'),
+    });
+    await produceEvents(bus, [ev]);
+    const h = env.cipher.hash('epi', device);
+    const raw = await waitUntil('the raw row', async () => {
+      const rs = await db.execute(`SELECT event_id, source, version, observe_seq FROM ${env.keyspace}.data_raw WHERE epi_h = ? AND day = ?`, [h, day], { prepare: true });
+      return rs.rowLength === 1 ? rs.first()! : undefined;
+    }, 30000, 200);
+    expect(raw).toMatchObject({ event_id: ev.eventId, source: 'observe', version: 'v2.0' });
+    expect(Number(raw['observe_seq'])).toBe(0);
+    const hist = await db.execute(`SELECT path, source, version, value FROM ${env.keyspace}.data_history WHERE epi_h = ? AND bucket = 3 AND day = ?`, [h, day], { prepare: true });
+    expect(hist.rows.map((r) => ({ ...r }))).toEqual([{ path: '/3/0/9', source: 'observe', version: 'v2.0', value: '77' }]);
+    const latest = await db.execute(`SELECT source, version FROM ${env.keyspace}.data_latest WHERE epi_h = ? AND bucket = 3 AND path = '/3/0/9'`, [h], { prepare: true });
+    expect(latest.first()).toMatchObject({ source: 'observe', version: 'v2.0' });
   });
 
   it('sends a poison message to dmp.dead-letter.v1 with the reason and counts it', async () => {
