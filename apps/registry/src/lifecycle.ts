@@ -1,5 +1,5 @@
 import { type DeviceEvent, type DeviceStateEvent, encodeMessage, Topics } from '@dmp/contracts';
-import { inspectEpn, parseEpn } from '@dmp/identity';
+import { DEFAULT_DEVICE_PASSWORD, inspectEpn, parseEpn } from '@dmp/identity';
 import type { EventProducer } from '@dmp/kafka';
 import type { Redis } from '@dmp/redis';
 import type { ActivationRecord, Directory, Identity } from './directory';
@@ -77,7 +77,9 @@ export class Lifecycle {
       const pw = await this.redis.get(regKeys.appkeyPassword(env.appKey));
       if (pw) passwords.set(env.appKey, pw);
     }
-    const id = parseEpn(endpoint, { passwords });
+    // the devices' default password when none is configured, as the gateway does (no clear-field
+    // check here: the gateway already accepted the name, this only reads its fields)
+    const id = parseEpn(endpoint, { passwords, defaultPassword: DEFAULT_DEVICE_PASSWORD });
     if (!id.ok) return { appKey: id.appKey };
     return {
       form: id.form, cmei: id.cmei, imei: id.imei, imei2: id.imei2, imsi: id.imsi, version: id.version, appKey: id.appKey,

@@ -12,6 +12,8 @@ import { defineScript } from '@dmp/redis';
  *                                 deadline has passed but whose grace has not, to
  *                                 deadline + grace − GRACE_MIN (decision 0006).
  *   dmp:addr:{ip:port}     string epi at that address                      (gateway)
+ *   dmp:obs-by-epi:{epi}   set    observation tokens of the registration; each dmp:obs:{token}
+ *                                 hash ends with it (gateway; removed here on expiry, R-OFF-2)
  *   dmp:offline:pending    zset   registry: timed-out registrations removed from Redis whose
  *                                 `offline` event is not acknowledged yet;
  *                                 member `epi|deadline|lifetime|gateway|ip:port`, score = claim time
@@ -41,8 +43,8 @@ export function graceMs(lifetimeS: number, minMs: number, percent: number): numb
 //
 // Candidates: entries with score ≤ now − graceMin (every grace is ≥ graceMin). For each,
 // the hash is the truth: a registration refreshed since (Register/Update rewrite `dl`) is
-// never removed. Expired (dl + grace(lt) ≤ now): hash, links and address key (when it still
-// points at this EPI) deleted, entry removed from the index, record parked in `pending`
+// never removed. Expired (dl + grace(lt) ≤ now): hash, links, observations and address key
+// (when it still points at this EPI) deleted, entry removed from the index, record parked in `pending`
 // (the `offline` event is published after the script; `pending` is the outbox). Not yet
 // (deadline passed, grace not): the score is raised to dl + grace − graceMin, so the entry
 // is examined once more, exactly when it is due; the gateway's next ZADD overwrites it.
@@ -71,6 +73,9 @@ for _, epi in ipairs(cands) do
     local grace = math.max(gmin, math.floor(lt * pct * 10))
     if dl + grace <= now then
       redis.call('DEL', reg, 'dmp:links:' .. epi)
+      local obs = 'dmp:obs-by-epi:' .. epi
+      for _, t in ipairs(redis.call('SMEMBERS', obs)) do redis.call('DEL', 'dmp:obs:' .. t) end
+      redis.call('DEL', obs)
       if h[3] and redis.call('GET', 'dmp:addr:' .. h[3]) == epi then redis.call('DEL', 'dmp:addr:' .. h[3]) end
       gone[#gone + 1] = epi
       local rec = epi .. '|' .. h[1] .. '|' .. (h[2] or '0') .. '|' .. (h[4] or '') .. '|' .. (h[3] or '')
