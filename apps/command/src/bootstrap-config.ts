@@ -20,5 +20,16 @@ export function bootstrapKey(target: string): string | undefined {
 }
 
 export const appKeyPasswordKey = (appKey: string) => `dmp:appkey:${appKey}:password`;
+/** '1' | '0': the AppKey's override of the gateway's GATEWAY_FORM_A_CLEAR_FALLBACK (absent: the gateway default). */
+export const appKeyClearFallbackKey = (appKey: string) => `dmp:appkey:${appKey}:clear-fallback`;
 
-export const AppKeyPassword = z.object({ password: z.string().min(1).max(256) }).strict();
+/**
+ * `PUT /appkeys/{key}`: the fields given are set, the others kept. `clearFallback: true`
+ * lets the gateway accept Form A 5-part names of this AppKey from their clear fields when
+ * they do not decrypt (fleets whose passwords the platform does not hold); `false` refuses
+ * them (4.03); `null` returns to the gateway-wide default.
+ */
+export const AppKeySettings = z
+  .object({ password: z.string().min(1).max(256).optional(), clearFallback: z.boolean().nullable().optional() })
+  .strict()
+  .refine((b) => b.password !== undefined || b.clearFallback !== undefined, 'give password and/or clearFallback');

@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiNoContentResponse, Ap
 import { z } from 'zod';
 import type { Redis } from '@dmp/redis';
 import { REDIS } from '@dmp/service-kit';
-import { AppKey, AppKeyPassword, appKeyPasswordKey, BootstrapConfig, bootstrapKey } from './bootstrap-config';
+import { AppKey, appKeyClearFallbackKey, appKeyPasswordKey, AppKeySettings, BootstrapConfig, bootstrapKey } from './bootstrap-config';
 
 class ServerDto {
   @ApiProperty({ example: 'coap://127.0.0.1:5683' }) uri!: string;
@@ -22,8 +22,21 @@ class BootstrapConfigDto {
   @ApiPropertyOptional() serverInstanceId?: number;
 }
 
-class PasswordDto {
-  @ApiProperty({ description: 'AppKey password (used by devices to encrypt their EPN, form A)' }) password!: string;
+class AppKeySettingsDto {
+  @ApiPropertyOptional({ description: 'AppKey password (used by devices to encrypt their EPN, form A); write-only' }) password?: string;
+  @ApiPropertyOptional({
+    type: Boolean,
+    nullable: true,
+    description:
+      'Accept Form A 5-part names from their clear fields when they do not decrypt with the password (true), refuse them with 4.03 (false), or use the gateway default GATEWAY_FORM_A_CLEAR_FALLBACK (null)',
+  })
+  clearFallback?: boolean | null;
+}
+
+class AppKeyViewDto {
+  @ApiProperty() appKey!: string;
+  @ApiProperty({ description: 'A password is configured (it is never returned)' }) passwordSet!: boolean;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'The AppKey override of the clear-field fallback; null = gateway default' }) clearFallback!: boolean | null;
 }
 
 const bad = (message: string) => new HttpException({ statusCode: 400, error: 'Bad Request', message }, 400);
@@ -82,23 +95,42 @@ export class BootstrapController {
 
   @Put('appkeys/:appKey')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Set the password of an AppKey (write-only; stored as the gateway reads it, see README)' })
-  @ApiBody({ type: PasswordDto })
+  @ApiOperation({
+    summary: 'Set the Form A settings of an AppKey: its password (write-only; stored as the gateway reads it, see README) and/or its clear-field fallback',
+  })
+  @ApiBody({ type: AppKeySettingsDto })
   @ApiNoContentResponse()
   @ApiBadRequestResponse()
-  async setPassword(@Param('appKey') appKey: string, @Body() body: unknown): Promise<void> {
+  async setAppKey(@Param('appKey') appKey: string, @Body() body: unknown): Promise<void> {
     if (!AppKey.safeParse(appKey).success) throw bad('AppKey: 1-128 letters, digits, . _ -');
-    const parsed = AppKeyPassword.safeParse(body);
+    const parsed = AppKeySettings.safeParse(body);
     if (!parsed.success) throw bad(z.prettifyError(parsed.error));
-    await this.redis.set(appKeyPasswordKey(appKey), parsed.data.password);
+    const { password, clearFallback } = parsed.data;
+    const m = this.redis.multi();
+    if (password !== undefined) m.set(appKeyPasswordKey(appKey), password);
+    if (clearFallback === null) m.del(appKeyClearFallbackKey(appKey));
+    else if (clearFallback !== undefined) m.set(appKeyClearFallbackKey(appKey), clearFallback ? '1' : '0');
+    await m.exec();
+  }
+
+  @Get('appkeys/:appKey')
+  @ApiOperation({ summary: 'The Form A settings of an AppKey (whether a password is set, never the password)' })
+  @ApiOkResponse({ type: AppKeyViewDto })
+  @ApiNotFoundResponse()
+  async getAppKey(@Param('appKey') appKey: string): Promise<AppKeyViewDto> {
+    if (!AppKey.safeParse(appKey).success) throw bad('AppKey: 1-128 letters, digits, . _ -');
+    const [hasPassword, fallback] = await Promise.all([this.redis.exists(appKeyPasswordKey(appKey)), this.redis.get(appKeyClearFallbackKey(appKey))]);
+    if (hasPassword === 0 && fallback === null) throw new NotFoundException(`no settings for AppKey ${appKey}`);
+    return { appKey, passwordSet: hasPassword === 1, clearFallback: fallback === null ? null : fallback === '1' };
   }
 
   @Delete('appkeys/:appKey')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Remove the settings of an AppKey (its devices then use the default password and the gateway default fallback)' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async removePassword(@Param('appKey') appKey: string): Promise<void> {
+  async removeAppKey(@Param('appKey') appKey: string): Promise<void> {
     if (!AppKey.safeParse(appKey).success) throw bad('AppKey: 1-128 letters, digits, . _ -');
-    if ((await this.redis.del(appKeyPasswordKey(appKey))) === 0) throw new NotFoundException(`no password for AppKey ${appKey}`);
+    if ((await this.redis.del(appKeyPasswordKey(appKey), appKeyClearFallbackKey(appKey))) === 0) throw new NotFoundException(`no settings for AppKey ${appKey}`);
   }
 }

@@ -115,13 +115,31 @@ describe('bootstrap configuration and AppKey passwords', () => {
     expect(await redis.exists(`dmp:bootstrap:epi:${fresh}`)).toBe(0);
   });
 
-  it('PUT /appkeys/{key} stores the password where the gateway reads it; no GET', async () => {
+  it('PUT /appkeys/{key} stores the password and the clear-field fallback where the gateway reads them; GET never shows the password', async () => {
+    const get = async () => {
+      const r = await fetch(`${cmd.url}/api/v1/appkeys/${appKey}`);
+      return { status: r.status, body: r.status === 200 ? await r.json() : undefined };
+    };
+    expect((await get()).status).toBe(404);
     expect((await put(`/appkeys/${appKey}`, { password: 'p@ss-1' })).status).toBe(204);
     expect(await redis.get(passwordKey(appKey))).toBe('p@ss-1');
-    expect((await put(`/appkeys/${appKey}`, { password: '' })).status).toBe(400);
-    expect((await fetch(`${cmd.url}/api/v1/appkeys/${appKey}`)).status).toBe(404);
+    expect(await get()).toEqual({ status: 200, body: { appKey, passwordSet: true, clearFallback: null } });
+    // the fallback alone leaves the password as it is
+    expect((await put(`/appkeys/${appKey}`, { clearFallback: true })).status).toBe(204);
+    expect(await redis.get(`dmp:appkey:${appKey}:clear-fallback`)).toBe('1');
+    expect(await redis.get(passwordKey(appKey))).toBe('p@ss-1');
+    expect((await put(`/appkeys/${appKey}`, { clearFallback: false })).status).toBe(204);
+    expect((await get()).body).toEqual({ appKey, passwordSet: true, clearFallback: false });
+    expect((await put(`/appkeys/${appKey}`, { clearFallback: null })).status).toBe(204);
+    expect(await redis.exists(`dmp:appkey:${appKey}:clear-fallback`)).toBe(0);
+    for (const body of [{ password: '' }, {}, { clearFallback: 'yes' }, { password: 'x', surprise: 1 }]) {
+      const r = await put(`/appkeys/${appKey}`, body);
+      expect({ body, status: r.status }).toEqual({ body, status: 400 });
+    }
+    expect(JSON.stringify((await get()).body)).not.toContain('p@ss-1');
     expect((await fetch(`${cmd.url}/api/v1/appkeys/${appKey}`, { method: 'DELETE' })).status).toBe(204);
     expect(await redis.exists(passwordKey(appKey))).toBe(0);
+    expect((await fetch(`${cmd.url}/api/v1/appkeys/${appKey}`, { method: 'DELETE' })).status).toBe(404);
   });
 
   it('behind the api-gateway: devices/{epi}/operations and bootstrap reach the command service; merged OpenAPI lists its paths', async () => {
