@@ -14,6 +14,7 @@ import {
 } from './bootstrap';
 import type { Peer } from './coap-server';
 import { Requester, type RequestTransport } from './requester';
+import { EpnResolver } from './epn-resolver';
 
 const models = ObjectModelRegistry.default();
 const formats = createDefaultContentFormatRegistry();
@@ -42,9 +43,6 @@ class MemoryStore implements BootstrapStore {
   }
   async saveOutcome(epi: string, fields: Record<string, string>): Promise<void> {
     this.outcomes.set(epi, fields);
-  }
-  async appKeyPassword(): Promise<string | undefined> {
-    return undefined;
   }
 }
 
@@ -79,7 +77,8 @@ function setup(answer: (m: CoapMessage) => number | 'RST' | undefined = lwm2mOk,
     warn: (o: object, m: string) => logs.push({ level: 'warn', o, m }),
     error: (o: object, m: string) => logs.push({ level: 'error', o, m }),
   };
-  const service = new BootstrapService({ ...settings, ...s }, store, requester, { models, formats }, registry, log);
+  const identities = new EpnResolver({ appKeySettings: async () => ({}) }, { clearFallbackDefault: false });
+  const service = new BootstrapService({ ...settings, ...s }, store, identities, requester, { models, formats }, registry, log);
   return { client, store, service, registry, logs };
 }
 

@@ -23,7 +23,7 @@
  */
 import { CoapCode, type CoapMessage, ContentFormat as CoapCf, formatCode } from '@dmp/coap';
 import { BootstrapConfig, BootstrapServerUri, Epi } from '@dmp/contracts';
-import { inspectEpn, parseEpn } from '@dmp/identity';
+import type { EpnParseResult } from '@dmp/identity';
 import {
   bootstrapDeleteRequest,
   bootstrapFinishRequest,
@@ -41,6 +41,7 @@ import { Counter, type Registry } from 'prom-client';
 import { assignServer } from './assignment';
 import type { BootstrapHooks, GatewayLogger, Peer } from './coap-server';
 import { type PeerRequest, type PeerResponse, RequestFailure } from './requester';
+import { isForged } from './epn-resolver';
 
 type Reply = Awaited<ReturnType<BootstrapHooks['onBootstrapRequest']>>;
 
@@ -188,15 +189,16 @@ export interface PeerRequester {
 export interface BootstrapStore {
   mget(keys: string[]): Promise<Array<string | null>>;
   saveOutcome(epi: string, fields: Record<string, string>, ttlSeconds: number): Promise<void>;
-  appKeyPassword(appKey: string): Promise<string | undefined>;
+}
+
+/** EPN → identity with the AppKey's Form A settings ({@link EpnResolver}). */
+export interface EpnIdentifier {
+  resolve(epn: string): Promise<EpnParseResult>;
 }
 
 /** {@link BootstrapStore} over Redis. */
 export class RedisBootstrapStore implements BootstrapStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly password: (appKey: string) => Promise<string | undefined>,
-  ) {}
+  constructor(private readonly redis: Redis) {}
 
   mget(keys: string[]): Promise<Array<string | null>> {
     return this.redis.mget(keys);
@@ -205,10 +207,6 @@ export class RedisBootstrapStore implements BootstrapStore {
   async saveOutcome(epi: string, fields: Record<string, string>, ttlSeconds: number): Promise<void> {
     const key = bootstrapKeys.outcome(epi);
     await this.redis.multi().del(key).hset(key, fields).expire(key, ttlSeconds).exec();
-  }
-
-  appKeyPassword(appKey: string): Promise<string | undefined> {
-    return this.password(appKey);
   }
 }
 
@@ -248,6 +246,7 @@ export class BootstrapService implements BootstrapHooks {
   constructor(
     private readonly settings: BootstrapSettings,
     private readonly store: BootstrapStore,
+    private readonly identities: EpnIdentifier,
     private readonly requester: PeerRequester,
     private readonly ctx: { models: ModelProvider; formats: ContentFormatRegistry },
     registry: Registry,
@@ -268,14 +267,9 @@ export class BootstrapService implements BootstrapHooks {
     } catch (e) {
       return { code: CoapCode.BAD_REQUEST, operation: op, payload: Buffer.from((e as Error).message.slice(0, 120)) };
     }
-    const envelope = inspectEpn(params.endpoint);
-    const passwords = new Map<string, string>();
-    if (envelope.needsPassword && envelope.appKey) {
-      const pw = await this.store.appKeyPassword(envelope.appKey);
-      if (pw !== undefined) passwords.set(envelope.appKey, pw);
-    }
-    const id = parseEpn(params.endpoint, { passwords });
+    const id = await this.identities.resolve(params.endpoint);
     const noEpi = this.settings.noEpiCode === '4.03' ? CoapCode.FORBIDDEN : CoapCode.BAD_REQUEST;
+    if (!id.ok && isForged(id)) return { code: CoapCode.FORBIDDEN, operation: op, payload: Buffer.from(`forbidden: ${id.reason}`) };
     if (!id.ok) return { code: noEpi, operation: op, payload: Buffer.from(`no EPI: ${id.reason}`) };
     if (!Epi.safeParse(id.epi).success) return { code: noEpi, operation: op, payload: Buffer.from('no EPI: BAD_EPI') };
 

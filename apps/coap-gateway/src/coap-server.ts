@@ -17,7 +17,7 @@ import {
   tryDecode,
   uintOption,
 } from '@dmp/coap';
-import { inspectEpn, parseEpn } from '@dmp/identity';
+import type { EpnRejection } from '@dmp/identity';
 import {
   type ContentFormatRegistry,
   isMultiNodeCodec,
@@ -29,10 +29,11 @@ import {
 } from '@dmp/lwm2m';
 import { Epi } from '@dmp/contracts';
 import type { GatewayConfig, ListenAddress } from './config';
+import { type EpnResolver, isForged } from './epn-resolver';
 import type { GatewayEvents } from './events';
 import type { GatewayMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
-import type { RegistrationStore } from './registration-store';
+import { type RegistrationStore, versionOfLocation } from './registration-store';
 import { flattenNode } from './values';
 
 export interface Peer {
@@ -90,7 +91,6 @@ export class CoapServer {
   readonly mids = new MidGenerator();
   downlink: DownlinkHooks | undefined;
   bootstrap: BootstrapHooks | undefined;
-  private readonly passwordCache = new Map<string, { value: string | undefined; at: number }>();
 
   constructor(
     private readonly cfg: GatewayConfig,
@@ -101,6 +101,7 @@ export class CoapServer {
     private readonly formats: ContentFormatRegistry,
     private readonly models: ModelProvider,
     private readonly log: GatewayLogger,
+    private readonly identities: EpnResolver,
   ) {
     this.dedup = new DedupCache<Buffer>({ maxEntries: cfg.COAP_MAX_PEERS });
     this.limiter = new RateLimiter(cfg.COAP_RATE_PER_SEC, cfg.COAP_RATE_BURST, cfg.COAP_MAX_PEERS);
@@ -235,14 +236,9 @@ export class CoapServer {
     return { code: CoapCode.SERVICE_UNAVAILABLE, operation, options: [uintOption(OptionNumber.MAX_AGE, this.cfg.GATEWAY_RETRY_AFTER_S)] };
   }
 
-  private async password(appKey: string): Promise<string | undefined> {
-    const hit = this.passwordCache.get(appKey);
-    const now = Date.now();
-    if (hit && now - hit.at < 60_000) return hit.value;
-    const value = await this.store.appKeyPassword(appKey);
-    if (this.passwordCache.size > 10_000) this.passwordCache.clear();
-    this.passwordCache.set(appKey, { value, at: now });
-    return value;
+  /** 4.03 for a Form A name that does not authenticate with its AppKey's password (counted `<op>_forged_<reason>`). */
+  private forged(op: string, id: EpnRejection): Reply {
+    return this.diag(CoapCode.FORBIDDEN, op, `${op}_forged_${id.reason.toLowerCase()}`, `forbidden: ${id.reason}`);
   }
 
   private async register(msg: CoapMessage, peer: Peer): Promise<Reply> {
@@ -262,14 +258,9 @@ export class CoapServer {
     } catch (e) {
       return this.diag(CoapCode.BAD_REQUEST, op, 'register_bad_links', (e as Error).message);
     }
-    const envelope = inspectEpn(params.endpoint);
-    const passwords = new Map<string, string>();
-    if (envelope.needsPassword && envelope.appKey) {
-      const pw = await this.password(envelope.appKey);
-      if (pw !== undefined) passwords.set(envelope.appKey, pw);
-    }
-    const id = parseEpn(params.endpoint, { passwords });
+    const id = await this.identities.resolve(params.endpoint);
     if (!id.ok) {
+      if (isForged(id)) return this.forged(op, id);
       const code = this.cfg.GATEWAY_NO_EPI_CODE === '4.03' ? CoapCode.FORBIDDEN : CoapCode.BAD_REQUEST;
       return this.diag(code, op, `no_epi_${id.reason.toLowerCase()}`, `no EPI: ${id.reason}`);
     }
@@ -292,6 +283,7 @@ export class CoapServer {
       appKey: id.appKey,
     });
     if (out.status !== 'ok') return this.diag(CoapCode.FORBIDDEN, op, out.status === 'denied' ? 'register_denied' : 'register_not_allowed', 'forbidden');
+    if (out.observationsRemoved > 0) this.metrics.observationsEnded.inc({ reason: 'registered' }, out.observationsRemoved);
     void this.events
       .device({
         type: 'registered',
@@ -330,6 +322,16 @@ export class CoapServer {
     } catch (e) {
       return this.diag(CoapCode.BAD_REQUEST, op, 'update_bad_query', (e as Error).message);
     }
+    if (params.updateName !== undefined) {
+      // China Mobile DM firmware names itself again on Update (`epi=`, epn-formats.md): it must
+      // authenticate like the Register name did and name the registration's own device
+      const id = await this.identities.resolve(params.updateName);
+      if (!id.ok) {
+        if (isForged(id)) return this.forged(op, id);
+        return this.diag(CoapCode.BAD_REQUEST, op, 'update_bad_epi_name', `epi: no EPI (${id.reason})`);
+      }
+      if (id.epi !== epi) return this.diag(CoapCode.FORBIDDEN, op, 'update_epi_mismatch', 'forbidden: epi names another device');
+    }
     let links: string | undefined;
     if (msg.payloadLength > 0) {
       links = UTF8.decode(msg.payload);
@@ -344,6 +346,7 @@ export class CoapServer {
     const address = peerKey(peer);
     const res = await this.store.update(epi, { now, lifetime: params.lifetime, binding: params.binding, links, gatewayId: this.cfg.GATEWAY_ID, address });
     if (!res) return this.diag(CoapCode.NOT_FOUND, op, 'update_unknown', 'unknown or expired registration');
+    const version = versionOfLocation(res.location);
     void this.events
       .device({
         type: 'updated',
@@ -354,6 +357,7 @@ export class CoapServer {
         lifetime: res.lifetime,
         ...(params.binding ? { binding: params.binding } : {}),
         ...(links !== undefined ? { links } : {}),
+        ...(version !== undefined ? { version } : {}),
       })
       .catch(() => undefined);
     this.log.info({ event: 'update', epi, ip: peer.address, port: peer.port, gatewayId: this.cfg.GATEWAY_ID }, 'connection');
@@ -367,6 +371,7 @@ export class CoapServer {
     if (!this.events.canAccept()) return this.busy(op);
     const res = await this.store.deregister(epi);
     if (!res) return this.diag(CoapCode.NOT_FOUND, op, 'deregister_unknown', 'unknown registration');
+    if (res.observationsRemoved > 0) this.metrics.observationsEnded.inc({ reason: 'deregistered' }, res.observationsRemoved);
     void this.events
       .device({ type: 'deregistered', epi, ts: Date.now(), gatewayId: this.cfg.GATEWAY_ID, address: { ip: peer.address, port: peer.port } })
       .catch(() => undefined);
@@ -385,10 +390,22 @@ export class CoapServer {
     const values = this.decodeValues(cf, msg.payload, LwM2mPath.ROOT);
     if (!values) return this.diag(CoapCode.BAD_REQUEST, op, 'send_bad_payload', 'payload does not decode');
     const now = Date.now();
+    // R-OFF-2: only a live registration's data is accepted (the address key may outlive it briefly)
+    const live = await this.awake(epi, peer, now);
+    if (!live.live) return this.diag(CoapCode.NOT_FOUND, op, 'send_unknown_source', 'no registration for this address');
+    const version = versionOfLocation(live.location);
     void this.events
-      .data({ epi, ts: now, source: 'send', path: '/', contentFormat: cf, values, raw: Buffer.from(msg.payload).toString('base64') })
+      .data({
+        epi,
+        ts: now,
+        source: 'send',
+        path: '/',
+        ...(version !== undefined ? { version } : {}),
+        contentFormat: cf,
+        values,
+        raw: Buffer.from(msg.payload).toString('base64'),
+      })
       .catch(() => undefined);
-    await this.awake(epi, peer, now);
     return { code: CoapCode.CHANGED, operation: op };
   }
 
@@ -411,15 +428,18 @@ export class CoapServer {
     }
   }
 
-  /** Any uplink from a registered device: refresh address/owner; publish `awake` when due. */
-  async awake(epi: string, peer: Peer, now = Date.now()): Promise<boolean> {
+  /**
+   * Any uplink from a registered device: refresh address/owner; publish `awake` when due.
+   * Resolves to whether the registration is live, and its location (`EPI;version`).
+   */
+  async awake(epi: string, peer: Peer, now = Date.now()): Promise<{ live: boolean; location: string }> {
     const t = await this.store.touch(epi, now, this.cfg.GATEWAY_ID, peerKey(peer), this.cfg.GATEWAY_AWAKE_INTERVAL_S * 1000);
     if (t.publish) {
       void this.events
         .device({ type: 'awake', epi, ts: now, gatewayId: this.cfg.GATEWAY_ID, address: { ip: peer.address, port: peer.port } })
         .catch(() => undefined);
     }
-    return t.live;
+    return t;
   }
 
   /** A CON/NON response that is not an ACK: a separate response to our request, or a notification. */
@@ -433,13 +453,21 @@ export class CoapServer {
     if (!obs) {
       // unknown token: Reset, so the device cancels the observation (RFC 7641 §3.6)
       this.metrics.rejects.inc({ reason: 'unknown_token' });
-      const bytes = rst(msg.mid);
-      if (msg.type === CoapType.CON) this.dedup.setResponse(key, msg.mid, bytes);
-      this.send(bytes, peer, 'RST');
+      this.reset(msg, peer, key);
+      return;
+    }
+    const now = Date.now();
+    const live = await this.awake(obs.epi, peer, now);
+    if (!live.live) {
+      // R-OFF-2: the registration ended (a race with its clean-up): nothing is stored, the
+      // device is told to stop, and the observation goes
+      this.metrics.rejects.inc({ reason: 'notify_not_registered' });
+      await this.store.deleteObservation(tokenHex, obs.epi);
+      this.metrics.observationsEnded.inc({ reason: 'not_registered' });
+      this.reset(msg, peer, key);
       return;
     }
     if (msg.type === CoapType.CON) this.ackEmpty(msg, peer, key);
-    const now = Date.now();
     if (Math.floor(msg.code / 32) !== 2) {
       // an error notification ends the observation
       await this.store.deleteObservation(tokenHex, obs.epi);
@@ -451,12 +479,14 @@ export class CoapServer {
     const path = LwM2mPath.parse(obs.path);
     const values = this.decodeValues(cf, msg.payload, path);
     if (!values) this.metrics.rejects.inc({ reason: 'notify_bad_payload' });
+    const version = versionOfLocation(live.location);
     void this.events
       .data({
         epi: obs.epi,
         ts: now,
         source: 'notify',
         path: obs.path,
+        ...(version !== undefined ? { version } : {}),
         contentFormat: cf,
         ...(msg.observe !== undefined ? { observeSeq: msg.observe } : {}),
         values: values ?? [],
@@ -464,7 +494,12 @@ export class CoapServer {
       })
       .catch(() => undefined);
     this.metrics.requests.inc({ operation: 'notify', code: formatCode(msg.code) });
-    await this.awake(obs.epi, peer, now);
+  }
+
+  private reset(msg: CoapMessage, peer: Peer, key: string): void {
+    const bytes = rst(msg.mid);
+    if (msg.type === CoapType.CON) this.dedup.setResponse(key, msg.mid, bytes);
+    this.send(bytes, peer, 'RST');
   }
 
   private ackEmpty(msg: CoapMessage, peer: Peer, key: string): void {

@@ -29,6 +29,14 @@ export const gatewayEnv = z.object({
   COAP_MAX_PEERS: envInt(200_000, 100, 10_000_000),
   /** Registration policy: open | known (EPI in dmp:devices:known) | appkey (EPI in dmp:appkey:{key}:allow). */
   GATEWAY_AUTH_POLICY: z.enum(['open', 'known', 'appkey']).default('open'),
+  /**
+   * Form A names that do not decrypt with their AppKey's password (configured, else the
+   * devices' default 32 × '0'), or whose clear ID1/DMv disagree with the decrypted ones, are
+   * forgeries: 4.03. On: accept such 5-part names from their clear fields instead, for
+   * fleets whose passwords the platform does not hold. Per AppKey:
+   * `dmp:appkey:{key}:clear-fallback` (command API `PUT /appkeys/{key}`) overrides this.
+   */
+  GATEWAY_FORM_A_CLEAR_FALLBACK: envBool(false),
   /** Answer for an EPN without an EPI: 4.00 (default) or 4.03. */
   GATEWAY_NO_EPI_CODE: z.enum(['4.00', '4.03']).default('4.00'),
   /** Publish `awake` at most once per this many seconds per device. */

@@ -23,7 +23,7 @@ import { parsePeerKey, peerKey } from './coap-server';
 import type { GatewayConfig } from './config';
 import type { GatewayEvents } from './events';
 import type { GatewayMetrics } from './metrics';
-import type { RegistrationStore } from './registration-store';
+import { OBSERVATION_TTL_S, type RegistrationStore, versionOfLocation } from './registration-store';
 
 interface Exchange {
   cmd: DeviceCommand;
@@ -41,7 +41,18 @@ interface Exchange {
   block1Num: number;
   /** The first response carried an Observe option (the observation is established). */
   observed: boolean;
+  /** Observe sequence number of the first response. */
+  observeSeq?: number;
+  /** EPN version of the registration the command was sent under (R-EPI-2). */
+  version: string | undefined;
   done: boolean;
+}
+
+/** `read` for a Read, `observe` for the answer that established an observation; nothing for other GETs (Discover, cancel). */
+function dataSourceOf(ex: Exchange): 'read' | 'observe' | undefined {
+  if (ex.cmd.observe === 0) return ex.observed ? 'observe' : 'read';
+  if (ex.cmd.observe === undefined && ex.cmd.operation === 'read') return 'read';
+  return undefined;
 }
 
 const METHOD = { GET: CoapCode.GET, PUT: CoapCode.PUT, POST: CoapCode.POST, DELETE: CoapCode.DELETE, FETCH: CoapCode.FETCH, IPATCH: CoapCode.IPATCH } as const;
@@ -131,6 +142,7 @@ export class Downlink {
       body,
       block1Num: 0,
       observed: false,
+      version: versionOfLocation(reg.location),
       done: false,
     };
     this.active.set(cmd.epi, ex);
@@ -222,6 +234,7 @@ export class Downlink {
       this.transmit(ex, this.requestOptions(ex));
       return;
     }
+    if (msg.observe !== undefined && ex.observeSeq === undefined) ex.observeSeq = msg.observe;
     if (msg.observe !== undefined) ex.observed = true;
     // Block2: collect this block and ask for the next one
     const b2 = msg.block2;
@@ -243,17 +256,45 @@ export class Downlink {
     if (payload.length) result.payload = payload.toString('base64');
     const cf = msg.contentFormat;
     if (cf !== undefined) result.contentFormat = cf;
+    const path = this.pathOf(ex.cmd);
     if (success && payload.length && cf !== undefined) {
-      const path = this.pathOf(ex.cmd);
       const values = path ? this.server.decodeValues(cf, payload, path) : undefined;
       if (values) result.values = values;
     }
     const tokenHex = tokenKey(ex.token);
     if (success && ex.cmd.observe === 0 && ex.observed) {
-      const path = this.pathOf(ex.cmd);
-      await this.store.saveObservation(tokenHex, { epi: ex.cmd.epi, path: path?.toString() ?? '/', contentFormat: cf ?? ex.cmd.accept, ttlSeconds: 7 * 86400 });
-      this.metrics.observations.inc();
-      result.token = tokenHex;
+      const saved = await this.store.saveObservation(tokenHex, {
+        epi: ex.cmd.epi,
+        path: path?.toString() ?? '/',
+        contentFormat: cf ?? ex.cmd.accept,
+        ttlSeconds: OBSERVATION_TTL_S,
+      });
+      if (saved) {
+        this.metrics.observations.inc();
+        result.token = tokenHex;
+      } else {
+        // the registration ended while the device answered: its notifications will get RST
+        result.status = 'FAILED';
+        result.error = 'the registration ended before the observation was recorded';
+      }
+    }
+    // R-STORE-1 / R-OBS-2: the platform stores every value a device reports, so a Read
+    // result and the value an Observe answers with go to dmp.data.v1 like notifications
+    const source = ex.cmd.method === 'GET' && success ? dataSourceOf(ex) : undefined;
+    if (source && path && result.values && cf !== undefined) {
+      void this.events
+        .data({
+          epi: ex.cmd.epi,
+          ts: Date.now(),
+          source,
+          path: path.toString(),
+          ...(ex.version !== undefined ? { version: ex.version } : {}),
+          contentFormat: cf,
+          ...(source === 'observe' && ex.observeSeq !== undefined ? { observeSeq: ex.observeSeq } : {}),
+          values: result.values,
+          raw: payload.toString('base64'),
+        })
+        .catch(() => undefined);
     }
     if (success && ex.cmd.observe === 1 && ex.cmd.token) {
       await this.store.deleteObservation(ex.cmd.token, ex.cmd.epi);

@@ -11,6 +11,7 @@ export class GatewayMetrics {
   readonly retransmissions: Counter;
   readonly downlink: Counter<'operation' | 'status'>;
   readonly observations: Gauge;
+  readonly observationsEnded: Counter<'reason'>;
   readonly eventQueue: Gauge;
   readonly heartbeats: Counter<'outcome'>;
 
@@ -36,6 +37,12 @@ export class GatewayMetrics {
     this.retransmissions = new Counter({ name: 'dmp_gateway_retransmissions_total', help: 'Downlink CON retransmissions', registers });
     this.downlink = new Counter({ name: 'dmp_gateway_downlink_total', help: 'Downlink commands by operation and outcome', labelNames: ['operation', 'status'], registers });
     this.observations = new Gauge({ name: 'dmp_gateway_active_observations', help: 'Observations registered through this gateway and not cancelled', registers });
+    this.observationsEnded = new Counter({
+      name: 'dmp_gateway_observations_ended_total',
+      help: 'Observations removed because their registration ended (registered anew, deregistered) or was gone when a notification came',
+      labelNames: ['reason'],
+      registers,
+    });
     this.eventQueue = new Gauge({ name: 'dmp_gateway_event_queue', help: 'Events accepted and not yet acknowledged by Kafka', registers });
     this.heartbeats = new Counter({ name: 'dmp_gateway_heartbeats_total', help: 'Heartbeat writes (dmp:gw:{id}) by outcome (ok / error)', labelNames: ['outcome'], registers });
   }

@@ -14,7 +14,13 @@ import { defineScript, type Redis, type ScriptRunner } from '@dmp/redis';
  *   dmp:devices:denied   set    EPIs refused on Register
  *   dmp:devices:known    set    EPIs allowed under policy `known`
  *   dmp:appkey:{key}:allow set  EPIs allowed for an AppKey under policy `appkey`
+ *   dmp:appkey:{key}:password      string  Form A password of the AppKey (else devices use 32 × '0')
+ *   dmp:appkey:{key}:clear-fallback string '1' | '0': accept Form A 5-part names from their clear
+ *                               fields when they do not decrypt (absent ⇒ GATEWAY_FORM_A_CLEAR_FALLBACK)
  *   dmp:obs:{token hex}  hash   epi, path, cf (observation, for notification matching)
+ *   dmp:obs-by-epi:{epi} set    tokens of the device's observations. Every observation belongs to
+ *                               one registration: Register (a new registration), De-register and
+ *                               the registry's expiry remove them in the same script (R-OFF-2).
  */
 export const keys = {
   reg: (epi: string) => `dmp:reg:${epi}`,
@@ -26,21 +32,39 @@ export const keys = {
   knownSet: 'dmp:devices:known',
   appkeyAllow: (appKey: string) => `dmp:appkey:${appKey}:allow`,
   appkeyPassword: (appKey: string) => `dmp:appkey:${appKey}:password`,
+  appkeyClearFallback: (appKey: string) => `dmp:appkey:${appKey}:clear-fallback`,
   obs: (tokenHex: string) => `dmp:obs:${tokenHex}`,
+  obsByEpi: (epi: string) => `dmp:obs-by-epi:${epi}`,
 };
+
+/** Seconds an observation is kept without a notification reading it (it ends with its registration anyway). */
+export const OBSERVATION_TTL_S = 7 * 86400;
+
+/**
+ * Lua: removes every observation of the device whose `dmp:obs-by-epi` set is KEYS[n]
+ * (the token keys are derived from the set's members) and leaves the count in `removed`.
+ */
+const DROP_OBSERVATIONS = (setKey: string) => `
+local removed = 0
+for _, t in ipairs(redis.call('SMEMBERS', ${setKey})) do
+  removed = removed + redis.call('DEL', 'dmp:obs:' .. t)
+end
+redis.call('DEL', ${setKey})
+`;
 
 export function deadlineShard(epi: string, shards: number): number {
   return createHash('sha1').update(epi).digest().readUInt32BE(0) % shards;
 }
 
-// KEYS: reg, links, deadlines shard, known, denied set, allow set, addr (new address)
+// KEYS: reg, links, deadlines shard, known, denied set, allow set, addr (new address), observations of the epi
 // ARGV: epi, loc, lt, v, b, q, gw, addr, now, links, policy
-// → { status, replaced, first, oldGw, oldAddr }  status: 1 ok, -1 denied, -2 not allowed;
-// replaced = a live (not timed-out) registration existed. The previous address's `dmp:addr:` key is derived from the stored field (single Redis
+// → { status, replaced, first, oldGw, oldAddr, observationsRemoved }  status: 1 ok, -1 denied, -2 not allowed;
+// replaced = a live (not timed-out) registration existed. A Register starts a new registration:
+// the observations of the previous one end with it. The previous address's `dmp:addr:` key is derived from the stored field (single Redis
 // primary assumed, decision 0005), so the whole registration is one round trip.
 export const REGISTER = defineScript(
   'gateway-register',
-  7,
+  8,
   `
 local epi = ARGV[1]
 if redis.call('SISMEMBER', KEYS[5], epi) == 1 then return {-1, 0, 0, '', ''} end
@@ -61,7 +85,8 @@ local first = 0
 if redis.call('SET', KEYS[4], ARGV[9], 'NX') then first = 1 end
 if old[2] and old[2] ~= ARGV[8] then redis.call('DEL', 'dmp:addr:' .. old[2]) end
 redis.call('SET', KEYS[7], epi, 'EX', lt)
-return {1, replaced, first, old[1] or '', old[2] or ''}
+${DROP_OBSERVATIONS('KEYS[8]')}
+return {1, replaced, first, old[1] or '', old[2] or '', removed}
 `,
 );
 
@@ -88,40 +113,67 @@ return {1, tonumber(lt), cur[3], cur[4]}
 `,
 );
 
-// KEYS: reg, links, deadlines shard   ARGV: epi, now
-// → { status, addr, gw }  status 1 removed, 0 unknown or expired (R-OFF-2: the registry sweeps it)
+// KEYS: reg, links, deadlines shard, observations of the epi   ARGV: epi, now
+// → { status, addr, gw, observationsRemoved }  status 1 removed, 0 unknown or expired (R-OFF-2: the registry sweeps it)
 export const DEREGISTER = defineScript(
   'gateway-deregister',
-  3,
+  4,
   `
 local cur = redis.call('HMGET', KEYS[1], 'a', 'gw', 'dl')
-if not cur[1] or tonumber(cur[3]) < tonumber(ARGV[2]) then return {0, '', ''} end
+if not cur[1] or tonumber(cur[3]) < tonumber(ARGV[2]) then return {0, '', '', 0} end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('GET', 'dmp:addr:' .. cur[1]) == ARGV[1] then redis.call('DEL', 'dmp:addr:' .. cur[1]) end
-return {1, cur[1], cur[2]}
+${DROP_OBSERVATIONS('KEYS[4]')}
+return {1, cur[1], cur[2], removed}
 `,
 );
 
 // KEYS: reg   ARGV: now, gw, addr, minIntervalMs
-// → { status, publish }  status 1 live, 0 unknown/expired; publish 1 when an `awake` event is due
+// → { status, publish, loc }  status 1 live, 0 unknown/expired; publish 1 when an `awake` event is due;
+// loc = the registration's location (`EPI;version`: the version travels with the device's data, R-EPI-2)
 export const TOUCH = defineScript(
   'gateway-touch',
   1,
   `
-local cur = redis.call('HMGET', KEYS[1], 'dl', 'aw', 'a', 'gw')
+local cur = redis.call('HMGET', KEYS[1], 'dl', 'aw', 'a', 'gw', 'loc')
 local now = tonumber(ARGV[1])
-if not cur[1] or tonumber(cur[1]) < now then return {0, 0} end
+if not cur[1] or tonumber(cur[1]) < now then return {0, 0, ''} end
 if cur[3] ~= ARGV[3] or cur[4] ~= ARGV[2] then redis.call('HSET', KEYS[1], 'a', ARGV[3], 'gw', ARGV[2]) end
 if now - tonumber(cur[2] or '0') >= tonumber(ARGV[4]) then
   redis.call('HSET', KEYS[1], 'aw', ARGV[1])
-  return {1, 1}
+  return {1, 1, cur[5] or ''}
 end
-return {1, 0}
+return {1, 0, cur[5] or ''}
 `,
 );
 
-export const GATEWAY_SCRIPTS = [REGISTER, UPDATE, DEREGISTER, TOUCH];
+// KEYS: reg, obs (token), observations of the epi   ARGV: now, tokenHex, epi, path, cf ('' = none), ttlSeconds
+// → 1 saved, 0 not saved: the registration is gone or expired, so the observation would outlive it
+export const SAVE_OBSERVATION = defineScript(
+  'gateway-save-observation',
+  3,
+  `
+local dl = redis.call('HGET', KEYS[1], 'dl')
+if not dl or tonumber(dl) < tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'epi', ARGV[3], 'path', ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'cf', ARGV[5]) end
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
+return 1
+`,
+);
+
+export const GATEWAY_SCRIPTS = [REGISTER, UPDATE, DEREGISTER, TOUCH, SAVE_OBSERVATION];
+
+/** The version part of a registration location `EPI;version` (undefined without one). */
+export function versionOfLocation(location: string | undefined): string | undefined {
+  if (!location) return undefined;
+  const i = location.indexOf(';');
+  return i >= 0 && i < location.length - 1 ? location.slice(i + 1) : undefined;
+}
 
 export interface RegisterInput {
   epi: string;
@@ -139,7 +191,7 @@ export interface RegisterInput {
 }
 
 export type RegisterOutcome =
-  | { status: 'ok'; replaced: boolean; first: boolean; oldGatewayId?: string; oldAddress?: string }
+  | { status: 'ok'; replaced: boolean; first: boolean; oldGatewayId?: string; oldAddress?: string; observationsRemoved: number }
   | { status: 'denied' | 'not-allowed' };
 
 export interface Registration {
@@ -172,7 +224,16 @@ export class RegistrationStore {
     const res = asArray(
       await this.scripts.run(
         REGISTER,
-        [keys.reg(r.epi), keys.links(r.epi), keys.deadlines(deadlineShard(r.epi, this.shards)), keys.known(r.epi), keys.denied, allowKey, keys.addr(r.address)],
+        [
+          keys.reg(r.epi),
+          keys.links(r.epi),
+          keys.deadlines(deadlineShard(r.epi, this.shards)),
+          keys.known(r.epi),
+          keys.denied,
+          allowKey,
+          keys.addr(r.address),
+          keys.obsByEpi(r.epi),
+        ],
         [r.epi, r.location, r.lifetime, r.lwm2mVersion, r.binding, r.queueMode ? 1 : 0, r.gatewayId, r.address, r.now, r.links, r.policy],
       ),
     );
@@ -185,13 +246,14 @@ export class RegistrationStore {
       first: Number(res[2]) === 1,
       oldGatewayId: String(res[3] ?? '') || undefined,
       oldAddress: String(res[4] ?? '') || undefined,
+      observationsRemoved: Number(res[5] ?? 0),
     };
   }
 
   async update(
     epi: string,
     u: { now: number; lifetime?: number; binding?: string; links?: string; gatewayId: string; address: string },
-  ): Promise<{ lifetime: number; oldAddress: string } | undefined> {
+  ): Promise<{ lifetime: number; oldAddress: string; location: string } | undefined> {
     const res = asArray(
       await this.scripts.run(
         UPDATE,
@@ -200,21 +262,34 @@ export class RegistrationStore {
       ),
     );
     if (Number(res[0]) !== 1) return undefined;
-    return { lifetime: Number(res[1]), oldAddress: String(res[2] ?? '') };
+    return { lifetime: Number(res[1]), oldAddress: String(res[2] ?? ''), location: String(res[3] ?? '') };
   }
 
-  async deregister(epi: string): Promise<{ address: string } | undefined> {
+  async deregister(epi: string): Promise<{ address: string; observationsRemoved: number } | undefined> {
     const res = asArray(
-      await this.scripts.run(DEREGISTER, [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards))], [epi, Date.now()]),
+      await this.scripts.run(
+        DEREGISTER,
+        [keys.reg(epi), keys.links(epi), keys.deadlines(deadlineShard(epi, this.shards)), keys.obsByEpi(epi)],
+        [epi, Date.now()],
+      ),
     );
     if (Number(res[0]) !== 1) return undefined;
-    return { address: String(res[1]) };
+    return { address: String(res[1]), observationsRemoved: Number(res[3] ?? 0) };
   }
 
-  /** Any other uplink: refresh the owner and address; true in `publish` when an awake event is due. */
-  async touch(epi: string, now: number, gatewayId: string, address: string, minIntervalMs: number): Promise<{ live: boolean; publish: boolean }> {
+  /**
+   * Any other uplink: refresh the owner and address; true in `publish` when an awake event
+   * is due; `location` of the live registration (empty when not live).
+   */
+  async touch(
+    epi: string,
+    now: number,
+    gatewayId: string,
+    address: string,
+    minIntervalMs: number,
+  ): Promise<{ live: boolean; publish: boolean; location: string }> {
     const res = asArray(await this.scripts.run(TOUCH, [keys.reg(epi)], [now, gatewayId, address, minIntervalMs]));
-    return { live: Number(res[0]) === 1, publish: Number(res[1]) === 1 };
+    return { live: Number(res[0]) === 1, publish: Number(res[1]) === 1, location: String(res[2] ?? '') };
   }
 
   /** EPI registered at this address, if its registration is still there. */
@@ -246,20 +321,29 @@ export class RegistrationStore {
     return { epi: h['epi'], path: h['path'], contentFormat: h['cf'] ? Number(h['cf']) : undefined };
   }
 
-  async saveObservation(tokenHex: string, o: { epi: string; path: string; contentFormat?: number; ttlSeconds: number }): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(keys.obs(tokenHex), { epi: o.epi, path: o.path, ...(o.contentFormat !== undefined ? { cf: String(o.contentFormat) } : {}) })
-      .expire(keys.obs(tokenHex), o.ttlSeconds)
-      .sadd(`dmp:obs-by-epi:${o.epi}`, tokenHex)
-      .exec();
+  /**
+   * Records an observation of the device's live registration; false (nothing written) when
+   * that registration is gone or expired, so no observation outlives its registration.
+   */
+  async saveObservation(tokenHex: string, o: { epi: string; path: string; contentFormat?: number; ttlSeconds: number }): Promise<boolean> {
+    const res = await this.scripts.run(
+      SAVE_OBSERVATION,
+      [keys.reg(o.epi), keys.obs(tokenHex), keys.obsByEpi(o.epi)],
+      [Date.now(), tokenHex, o.epi, o.path, o.contentFormat ?? '', o.ttlSeconds],
+    );
+    return Number(res) === 1;
   }
 
   async deleteObservation(tokenHex: string, epi: string): Promise<void> {
-    await this.redis.multi().del(keys.obs(tokenHex)).srem(`dmp:obs-by-epi:${epi}`, tokenHex).exec();
+    await this.redis.multi().del(keys.obs(tokenHex)).srem(keys.obsByEpi(epi), tokenHex).exec();
   }
 
-  async appKeyPassword(appKey: string): Promise<string | undefined> {
-    return (await this.redis.get(keys.appkeyPassword(appKey))) ?? undefined;
+  /** Form A settings of an AppKey: its password (if configured) and its clear-field fallback override (if set). */
+  async appKeySettings(appKey: string): Promise<{ password?: string; clearFallback?: boolean }> {
+    const [password, fallback] = await this.redis.mget(keys.appkeyPassword(appKey), keys.appkeyClearFallback(appKey));
+    return {
+      ...(password ? { password } : {}),
+      ...(fallback === '1' || fallback === '0' ? { clearFallback: fallback === '1' } : {}),
+    };
   }
 }

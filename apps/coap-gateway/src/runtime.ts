@@ -8,6 +8,7 @@ import { BootstrapService, RedisBootstrapStore } from './bootstrap';
 import { CoapServer } from './coap-server';
 import { type GatewayConfig, parseListen } from './config';
 import { Downlink } from './downlink';
+import { EpnResolver } from './epn-resolver';
 import { GatewayEvents } from './events';
 import { GatewayHeartbeat } from './heartbeat';
 import { GatewayMetrics } from './metrics';
@@ -51,7 +52,18 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
       this.logger.warn({ err: String(e), messages: n }, 'kafka publish failed; retrying'),
     );
     const store = new RegistrationStore(this.redis, this.clients.scripts!, cfg.GATEWAY_DEADLINE_SHARDS);
-    this.server = new CoapServer(cfg, parseListen(cfg.COAP_LISTEN), store, this.events, metrics, createDefaultContentFormatRegistry(), ObjectModelRegistry.default(), log);
+    const identities = new EpnResolver(store, { clearFallbackDefault: cfg.GATEWAY_FORM_A_CLEAR_FALLBACK });
+    this.server = new CoapServer(
+      cfg,
+      parseListen(cfg.COAP_LISTEN),
+      store,
+      this.events,
+      metrics,
+      createDefaultContentFormatRegistry(),
+      ObjectModelRegistry.default(),
+      log,
+      identities,
+    );
     this.downlink = new Downlink(cfg, this.server, store, this.events, metrics, log);
     const downlink = this.downlink;
     // ACK / RST / separate responses: the downlink's exchanges first, then the requester's
@@ -76,7 +88,8 @@ export class GatewayRuntime implements OnApplicationBootstrap, BeforeApplication
           gatewayId: cfg.GATEWAY_ID,
           noEpiCode: cfg.GATEWAY_NO_EPI_CODE,
         },
-        new RedisBootstrapStore(this.redis, (k) => store.appKeyPassword(k)),
+        new RedisBootstrapStore(this.redis),
+        identities,
         requester,
         { models: ObjectModelRegistry.default(), formats: createDefaultContentFormatRegistry() },
         this.metricsService.registry,

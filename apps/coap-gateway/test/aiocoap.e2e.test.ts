@@ -1,29 +1,8 @@
 // Spec §7.2–§7.4 with aiocoap (a CoAP implementation we did not write) as the device's
 // CoAP stack, against the real gateway, Redis and Kafka; plus malformed requests that
 // aiocoap can express. The peer is test/peers/aiocoap_client.py (prints JSON).
-import path from 'node:path';
 import type { DeviceEvent } from '@dmp/contracts';
-import { ROOT } from '@dmp/testing';
-import { deviceEvents, execFileP, type GatewayProcess, peers, redisClient, startGateway, testImei, type TopicCollector } from './harness';
-
-interface AiocoapRequest {
-  name: string;
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  path: string;
-  query?: string[];
-  cf?: number;
-  payload?: string;
-  nonConfirmable?: boolean;
-}
-interface AiocoapResult {
-  name: string;
-  code?: string;
-  type?: string;
-  locationPath?: string[];
-  maxAge?: number | null;
-  payload?: string;
-  error?: string;
-}
+import { type AiocoapRequest, aiocoap as runAiocoap, deviceEvents, type GatewayProcess, redisClient, startGateway, testImei, type TopicCollector } from './harness';
 
 let gw: GatewayProcess;
 let events: TopicCollector<DeviceEvent>;
@@ -36,17 +15,7 @@ afterAll(async () => {
   await Promise.allSettled([gw?.stop(), events?.close(), redis.quit()]);
 });
 
-/** Runs the aiocoap client with these requests, in order, and returns its results by name. */
-async function aiocoap(requests: AiocoapRequest[]): Promise<Record<string, AiocoapResult>> {
-  const { stdout } = await execFileP(
-    peers.python,
-    [path.join(ROOT, 'test/peers/aiocoap_client.py'), '--server', `coap://127.0.0.1:${gw.coapPort}`, '--requests', JSON.stringify(requests)],
-    { timeout: 30_000 },
-  );
-  const { results } = JSON.parse(stdout) as { results: AiocoapResult[] };
-  expect(results).toHaveLength(requests.length);
-  return Object.fromEntries(results.map((r) => [r.name, r]));
-}
+const aiocoap = (requests: AiocoapRequest[]) => runAiocoap(gw.coapPort, requests);
 
 const LINKS = '</1/0>,</3/0>,</4/0>';
 const register = (imei: string, extra: Partial<AiocoapRequest> = {}): AiocoapRequest => ({

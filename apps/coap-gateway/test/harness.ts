@@ -135,3 +135,49 @@ export function testImei(): string {
   }
   return `${body}${(10 - (sum % 10)) % 10}`;
 }
+
+export interface AiocoapRequest {
+  name: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  query?: string[];
+  cf?: number;
+  payload?: string;
+  nonConfirmable?: boolean;
+}
+export interface AiocoapResult {
+  name: string;
+  code?: string;
+  type?: string;
+  locationPath?: string[];
+  maxAge?: number | null;
+  payload?: string;
+  error?: string;
+}
+
+/**
+ * Runs aiocoap (test/peers/aiocoap_client.py, a CoAP stack we did not write) with these
+ * requests, in order, from one socket, against a gateway port; results by request name.
+ */
+export async function aiocoap(port: number, requests: AiocoapRequest[]): Promise<Record<string, AiocoapResult>> {
+  const { stdout } = await execFileP(
+    peers.python,
+    [path.join(ROOT, 'test/peers/aiocoap_client.py'), '--server', `coap://127.0.0.1:${port}`, '--requests', JSON.stringify(requests)],
+    { timeout: 30_000 },
+  );
+  const { results } = JSON.parse(stdout) as { results: AiocoapResult[] };
+  if (results.length !== requests.length) throw new Error(`aiocoap answered ${results.length} of ${requests.length} requests`);
+  return Object.fromEntries(results.map((r) => [r.name, r]));
+}
+
+/** A counter's value on a gateway's /metrics (0 when the series does not exist yet). */
+export async function metricValue(httpUrl: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const lab = line.slice(name.length + 1, line.indexOf('}'));
+    if (want.every((w) => lab.split(',').includes(w))) return Number(line.slice(line.indexOf('}') + 1).trim());
+  }
+  return 0;
+}
