@@ -67,14 +67,17 @@ const register = (name: string, extra: Partial<AiocoapRequest> = {}): AiocoapReq
 });
 
 describe('Form A (China Mobile DM v2.x) registration and update', () => {
-  it('no password configured: 5- and 3-part names decrypt with the default 32 × 0 (EPI = CMEI+IMEI, not CMEI only)', async () => {
-    for (const parts of [5, 3] as const) {
-      const d = device(DEFAULT_DEVICE_PASSWORD, CMEI);
-      const r = await aiocoap([register(registerName(d, parts))]);
-      const epi = epiOf(d);
-      expect({ parts, ...r['register'] }).toMatchObject({ parts, code: '2.01', locationPath: ['rd', `${epi};v2.0`] });
-      expect(await redis.hget(`dmp:reg:${epi}`, 'loc')).toBe(`${epi};v2.0`);
-      await events.waitFor(`registered ${parts}-part`, (e) => e.epi === epi && e.type === 'registered');
+  it('5- and 3-part names, with the default 32 × 0 (no password configured) or a configured password: EPI = CMEI+IMEI, not CMEI only', async () => {
+    for (const configured of [false, true]) {
+      for (const parts of [5, 3] as const) {
+        const d = device(configured ? `Cfg-${run}` : DEFAULT_DEVICE_PASSWORD, CMEI);
+        if (configured) await redis.set(`dmp:appkey:${d.appKey}:password`, d.password);
+        const r = await aiocoap([register(registerName(d, parts))]);
+        const epi = epiOf(d);
+        expect({ configured, parts, ...r['register'] }).toMatchObject({ configured, parts, code: '2.01', locationPath: ['rd', `${epi};v2.0`] });
+        expect(await redis.hget(`dmp:reg:${epi}`, 'loc')).toBe(`${epi};v2.0`);
+        await events.waitFor(`registered ${parts}-part`, (e) => e.epi === epi && e.type === 'registered');
+      }
     }
   });
 
