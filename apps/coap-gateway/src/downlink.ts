@@ -280,7 +280,8 @@ export class Downlink {
     }
     // R-STORE-1 / R-OBS-2: the platform stores every value a device reports, so a Read
     // result and the value an Observe answers with go to dmp.data.v1 like notifications
-    const source = ex.cmd.method === 'GET' && success ? dataSourceOf(ex) : undefined;
+    // (not when the registration ended meanwhile: only a live registration's data is accepted)
+    const source = ex.cmd.method === 'GET' && success && result.status === 'SUCCESS' ? dataSourceOf(ex) : undefined;
     if (source && path && result.values && cf !== undefined) {
       void this.events
         .data({

@@ -78,6 +78,8 @@ export const peers = {
 export interface GatewayProcess {
   id: string;
   coapPort: number;
+  /** The gateway's HTTP base URL (/metrics, /health). */
+  httpUrl: string;
   stop(): Promise<unknown>;
   /** Ends the process at once (SIGKILL: no graceful shutdown, the heartbeat key is left to expire). */
   kill(): Promise<unknown>;
@@ -110,9 +112,11 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
     },
     90000,
   );
+  const httpUrl = await waitUntil(`gateway ${id} HTTP`, async () => /HTTP LISTENING (http:\/\/\S+)/.exec(out)?.[1], 30000);
   return {
     id,
     coapPort,
+    httpUrl,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exitOf(child);
