@@ -390,9 +390,10 @@ export class CoapServer {
     const values = this.decodeValues(cf, msg.payload, LwM2mPath.ROOT);
     if (!values) return this.diag(CoapCode.BAD_REQUEST, op, 'send_bad_payload', 'payload does not decode');
     const now = Date.now();
-    // R-OFF-2: only a live registration's data is accepted (the address key may outlive it briefly)
+    // R-OFF-2: a registration whose lifetime passed takes no data (4.04); one that ended after the
+    // address lookup (a De-register processed meanwhile) does: the datagram came first
     const live = await this.awake(epi, peer, now);
-    if (!live.live) return this.diag(CoapCode.NOT_FOUND, op, 'send_unknown_source', 'no registration for this address');
+    if (live.expired) return this.diag(CoapCode.NOT_FOUND, op, 'send_unknown_source', 'registration expired');
     const version = versionOfLocation(live.location);
     void this.events
       .data({
@@ -432,7 +433,7 @@ export class CoapServer {
    * Any uplink from a registered device: refresh address/owner; publish `awake` when due.
    * Resolves to whether the registration is live, and its location (`EPI;version`).
    */
-  async awake(epi: string, peer: Peer, now = Date.now()): Promise<{ live: boolean; location: string }> {
+  async awake(epi: string, peer: Peer, now = Date.now()): Promise<{ live: boolean; expired: boolean; location: string }> {
     const t = await this.store.touch(epi, now, this.cfg.GATEWAY_ID, peerKey(peer), this.cfg.GATEWAY_AWAKE_INTERVAL_S * 1000);
     if (t.publish) {
       void this.events
@@ -458,12 +459,14 @@ export class CoapServer {
     }
     const now = Date.now();
     const live = await this.awake(obs.epi, peer, now);
-    if (!live.live) {
-      // R-OFF-2: the registration ended (a race with its clean-up): nothing is stored, the
-      // device is told to stop, and the observation goes
-      this.metrics.rejects.inc({ reason: 'notify_not_registered' });
+    // The observation existed when this notification was looked up, and observations end in the
+    // same script as their registration: the device was registered when its datagram arrived
+    // (a De-register handled meanwhile does not void it). A registration whose lifetime has
+    // passed but that is not swept yet takes no data (R-OFF-2).
+    if (live.expired) {
+      this.metrics.rejects.inc({ reason: 'notify_registration_expired' });
       await this.store.deleteObservation(tokenHex, obs.epi);
-      this.metrics.observationsEnded.inc({ reason: 'not_registered' });
+      this.metrics.observationsEnded.inc({ reason: 'expired' });
       this.reset(msg, peer, key);
       return;
     }

@@ -130,7 +130,8 @@ return {1, cur[1], cur[2], removed}
 );
 
 // KEYS: reg   ARGV: now, gw, addr, minIntervalMs
-// → { status, publish, loc }  status 1 live, 0 unknown/expired; publish 1 when an `awake` event is due;
+// → { status, publish, loc }  status 1 live, 0 unknown (no registration), -1 expired (deadline passed, not
+// swept yet); publish 1 when an `awake` event is due;
 // loc = the registration's location (`EPI;version`: the version travels with the device's data, R-EPI-2)
 export const TOUCH = defineScript(
   'gateway-touch',
@@ -138,7 +139,8 @@ export const TOUCH = defineScript(
   `
 local cur = redis.call('HMGET', KEYS[1], 'dl', 'aw', 'a', 'gw', 'loc')
 local now = tonumber(ARGV[1])
-if not cur[1] or tonumber(cur[1]) < now then return {0, 0, ''} end
+if not cur[1] then return {0, 0, ''} end
+if tonumber(cur[1]) < now then return {-1, 0, ''} end
 if cur[3] ~= ARGV[3] or cur[4] ~= ARGV[2] then redis.call('HSET', KEYS[1], 'a', ARGV[3], 'gw', ARGV[2]) end
 if now - tonumber(cur[2] or '0') >= tonumber(ARGV[4]) then
   redis.call('HSET', KEYS[1], 'aw', ARGV[1])
@@ -279,7 +281,8 @@ export class RegistrationStore {
 
   /**
    * Any other uplink: refresh the owner and address; true in `publish` when an awake event
-   * is due; `location` of the live registration (empty when not live).
+   * is due; `location` of the live registration (empty when not live). `expired`: the
+   * registration is still there but its deadline has passed (the sweep will remove it).
    */
   async touch(
     epi: string,
@@ -287,9 +290,9 @@ export class RegistrationStore {
     gatewayId: string,
     address: string,
     minIntervalMs: number,
-  ): Promise<{ live: boolean; publish: boolean; location: string }> {
+  ): Promise<{ live: boolean; expired: boolean; publish: boolean; location: string }> {
     const res = asArray(await this.scripts.run(TOUCH, [keys.reg(epi)], [now, gatewayId, address, minIntervalMs]));
-    return { live: Number(res[0]) === 1, publish: Number(res[1]) === 1, location: String(res[2] ?? '') };
+    return { live: Number(res[0]) === 1, expired: Number(res[0]) === -1, publish: Number(res[1]) === 1, location: String(res[2] ?? '') };
   }
 
   /** EPI registered at this address, if its registration is still there. */

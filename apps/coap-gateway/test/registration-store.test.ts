@@ -80,7 +80,9 @@ describe('observations end with their registration', () => {
     await store.register(r);
     expect(await store.update(epi, { now: Date.now(), gatewayId: r.gatewayId, address: r.address })).toMatchObject({ location: `${epi};v2.0` });
     expect(await store.touch(epi, Date.now(), r.gatewayId, r.address, 60_000)).toMatchObject({ live: true, location: `${epi};v2.0` });
+    // deadline passed, not swept yet: expired (takes no data); removed: gone
+    expect(await store.touch(epi, Date.now() + 61_000, r.gatewayId, r.address, 60_000)).toEqual({ live: false, expired: true, publish: false, location: '' });
     await store.deregister(epi);
-    expect(await store.touch(epi, Date.now(), r.gatewayId, r.address, 60_000)).toEqual({ live: false, publish: false, location: '' });
+    expect(await store.touch(epi, Date.now(), r.gatewayId, r.address, 60_000)).toEqual({ live: false, expired: false, publish: false, location: '' });
   });
 });

@@ -65,7 +65,7 @@ const op = (imei: string, body: Record<string, unknown>) => post(cmd.url, `/devi
 const rstLogged = (l: Leshan, token: string) => l.out().toLowerCase().includes(`notification for token [token=${token.toLowerCase()}] failed`);
 const observations = async (imei: string) => (await call<{ observations: Array<{ token: string; path: string }> }>(cmd.url, 'GET', `/devices/${imei}/observations`)).body.observations;
 const unknownTokenRejects = () => metricSum(gw.httpUrl, 'dmp_gateway_rejects_total', ['reason="unknown_token"']);
-const notifyNotRegistered = () => metricSum(gw.httpUrl, 'dmp_gateway_rejects_total', ['reason="notify_not_registered"']);
+const notifyNotRegistered = () => metricSum(gw.httpUrl, 'dmp_gateway_rejects_total', ['reason="notify_registration_expired"']);
 const observationsEnded = (reason: string) => metricSum(gw.httpUrl, 'dmp_gateway_observations_ended_total', [`reason="${reason}"`]);
 const notifyEvents = (imei: string, path = '/3/0/13') => data.items.filter((d) => d.epi === imei && d.source === 'notify' && d.path === path);
 
