@@ -343,6 +343,13 @@ export class Engine {
     }
   }
 
+  private stopNotifying(ue: number): void {
+    this.wheel.cancel(ue * KINDS + T_NOTIFY);
+    this.wheel.cancel(ue * KINDS + T_NRETX);
+    this.observations.delete(ue);
+    this.notifyExchanges.delete(ue);
+  }
+
   /** Releases everything of a UE that is done. */
   private retire(ue: number): void {
     this.state[ue] = UeState.DEREGISTERED;
@@ -505,6 +512,9 @@ export class Engine {
     }
     if (w & W_DEREGISTER) {
       if (this.locations[ue] === undefined) return this.deregisteredLocally(ue);
+      // a client ends its observations with its registration: no notification follows the
+      // De-register (the platform would answer it with Reset, LwM2M: observations end with it)
+      this.stopNotifying(ue);
       return this.sendOp(ue, OP_DEREGISTER, W_DEREGISTER, now);
     }
     if (w & W_BOOTSTRAP) return this.sendOp(ue, OP_BOOTSTRAP, W_BOOTSTRAP, now);
