@@ -20,7 +20,7 @@ import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { createRedis, type Redis, ScriptRunner } from '../../libs/redis/src/index';
-import { RegistrationStore } from '../../apps/coap-gateway/src/registration-store';
+import { GATEWAY_SCRIPTS, RegistrationStore } from '../../apps/coap-gateway/src/registration-store';
 import type { BenchOptions, BenchRow, BenchSuite } from '../lib/types';
 import { cpuSeconds, cpuTotals, LESHAN_VERSION, pinning, rcvbufErrors, type Server, sleep, spawnPinned, stackEnv, startGateway, startLeshan } from '../lib/proc';
 import { BENCH_IMEI_PREFIX, benchImei, type PhaseResult } from './loadgen';
@@ -267,11 +267,26 @@ async function runTarget(
 
 /** Bytes per active observation, written with the gateway's own store code (RegistrationStore.saveObservation). */
 async function observationMemory(redis: Redis, count: number): Promise<{ bytes: number; sampleBytes: number; count: number }> {
-  const store = new RegistrationStore(redis, new ScriptRunner(redis, []), DEADLINE_SHARDS);
+  const scripts = new ScriptRunner(redis, GATEWAY_SCRIPTS);
+  await scripts.load();
+  const store = new RegistrationStore(redis, scripts, DEADLINE_SHARDS);
   const perDevice = 4;
   const paths = ['/3/0/13', '/3303/0/5700', '/3/0', '/19/0/0'];
   const tokens: Array<{ token: string; epi: string }> = [];
   for (let i = 0; i < count; i++) tokens.push({ token: `${OBS_TOKEN_PREFIX}${randomBytes(6).toString('hex')}`, epi: benchImei(Math.floor(i / perDevice)) });
+  // an observation is only recorded for a live registration: register the devices first (not counted)
+  const devices = [...new Set(tokens.map((t) => t.epi))];
+  const now = Date.now();
+  for (let i = 0; i < devices.length; i += 500) {
+    await Promise.all(
+      devices.slice(i, i + 500).map((epi, j) =>
+        store.register({
+          epi, location: epi, lifetime: 3600, lwm2mVersion: '1.1', binding: 'U', queueMode: false, gatewayId: 'bench-obs',
+          address: `127.0.1.${(i + j) % 250}:${10000 + ((i + j) % 50000)}`, now, links: '</3/0>', policy: 'open',
+        }),
+      ),
+    );
+  }
   const m0 = await usedMemory(redis);
   for (let i = 0; i < tokens.length; i += 500) {
     await Promise.all(
@@ -287,6 +302,8 @@ async function observationMemory(redis: Redis, count: number): Promise<{ bytes: 
     const set = await redis.memory('USAGE', `dmp:obs-by-epi:${t.epi}`);
     sample += (typeof h === 'number' ? h : 0) + (typeof set === 'number' ? set : 0) / perDevice;
   }
+  // De-register removes each device's observations with it
+  for (let i = 0; i < devices.length; i += 500) await Promise.all(devices.slice(i, i + 500).map((epi) => store.deregister(epi)));
   return { bytes: Math.round((m1 - m0) / count), sampleBytes: Math.round(sample / n), count };
 }
 
