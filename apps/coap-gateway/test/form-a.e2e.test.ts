@@ -1,4 +1,4 @@
-// China Mobile DM (Form A) devices as their firmware behaves (shared/spec/epn-formats.md),
+// China Mobile DM (Form A) devices as their firmware behaves (docs/spec/epn-formats.md),
 // against the real gateway, Redis and Kafka, with aiocoap and libcoap as the device's CoAP
 // stack: the default password, forged names, the Update `epi=` name, the version carried
 // into later flows.

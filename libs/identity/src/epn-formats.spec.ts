@@ -1,5 +1,5 @@
 /**
- * Conformance table built from every example of shared/spec/epn-formats.md. Test
+ * Conformance table built from every example of docs/spec/epn-formats.md. Test
  * names follow the document's sections. Known-answer ciphertexts were produced with
  * the OpenSSL CLI (`openssl enc -aes-256-cbc -K sha256(pw) -iv 0…0 -base64`), not with
  * this code.

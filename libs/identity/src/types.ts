@@ -1,6 +1,6 @@
 /**
  * Public types of the EPN → EPI parser (spec §6.4, R-EPI-1..3; wire forms in
- * shared/spec/epn-formats.md).
+ * docs/spec/epn-formats.md).
  */
 
 /** Which wire form an Endpoint Name was recognised as. */

@@ -2,7 +2,7 @@
  * UE identities for the simulator: (seed, index) → EPN + the EPI the platform must derive
  * from it. Nothing is stored per UE; an identity is recomputed on every call.
  *
- * Realism (shared/spec/epn-formats.md): Luhn-valid IMEIs on 86xxxxxx TACs, China Mobile
+ * Realism (docs/spec/epn-formats.md): Luhn-valid IMEIs on 86xxxxxx TACs, China Mobile
  * IMSIs (MCC 460, MNC 00/02/04/07/08), CMEIs in China Mobile's `11…` scheme, vendor slot
  * layouts (ZTE: CMEI-or-****, IMEI; Unisoc/RDA/Fibocom: IMEI, ****), Form A 5-part and
  * 3-part, Form D with brand/model of the module.

@@ -6,7 +6,7 @@
  * model nothing. Everything else is derived from (seed, index) on demand.
  */
 
-/** EPN forms of shared/spec/epn-formats.md the simulator can send. */
+/** EPN forms of docs/spec/epn-formats.md the simulator can send. */
 export type EpnForm = 'A' | 'B' | 'C' | 'D' | 'URN_IMEI' | 'IMEI';
 
 export interface IdentityOptions {
